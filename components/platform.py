@@ -1,0 +1,120 @@
+"""The whole database of one stack: the provider, every service, and their outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi_postgresql as postgresql
+import pulumi_random as random
+
+from components.local_database import LocalSupabaseDatabase
+from components.service_database import ServiceDatabase, ServiceDatabaseArgs, SharedResources
+from edulink_db.endpoints import connection_url, django_database, endpoints
+from edulink_db.environment.model import StackSettings
+from edulink_db.plan.model import AccessPlan, ServicePlan
+
+
+@dataclass(frozen=True)
+class DatabasePlatformArgs:
+    plan: AccessPlan
+    settings: StackSettings
+    # None when the stack starts its own database: the password is then generated.
+    admin_password: pulumi.Input[str] | None
+
+
+class DatabasePlatform(pulumi.ComponentResource):
+    def __init__(self, name: str, args: DatabasePlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("edulink-db:index:DatabasePlatform", name, None, opts)
+        settings, plan = args.settings, args.plan
+        password, host, port, sslmode, ready = self._target(name, args)
+        self.provider = postgresql.Provider(
+            f"{name}-postgresql",
+            host=host,
+            port=port,
+            database=plan.database,
+            username=plan.admin_role,
+            password=password,
+            sslmode=sslmode,
+            # Supabase's `postgres` is no superuser: reading pg_shadow would fail (pitfall P1).
+            superuser=False,
+            connect_timeout=15,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
+        )
+        connection = pulumi.Output.secret(
+            pulumi.Output.all(password=password).apply(
+                lambda values: {
+                    "host": host,
+                    "port": port,
+                    "dbname": plan.database,
+                    "user": plan.admin_role,
+                    "password": values["password"],
+                    "sslmode": sslmode,
+                }
+            )
+        )
+        shared = SharedResources()
+        self.services: dict[str, ServiceDatabase] = {}
+        for service in plan.services:
+            self.services[service.name] = ServiceDatabase(
+                service.name,
+                ServiceDatabaseArgs(
+                    plan=service,
+                    database=plan.database,
+                    admin_role=plan.admin_role,
+                    protect=plan.protected,
+                    disposable=plan.disposable,
+                    connection=connection,
+                    shared=shared,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers=[self.provider], depends_on=ready),
+            )
+        self.outputs = {
+            service.name: _outputs(settings, plan, service, self.services[service.name].password)
+            for service in plan.services
+        }
+        self.register_outputs({})
+
+    def _target(
+        self, name: str, args: DatabasePlatformArgs
+    ) -> tuple[pulumi.Input[str], str, int, str, list[pulumi.Resource]]:
+        settings = args.settings
+        if settings.target is not None:
+            assert args.admin_password is not None
+            target = settings.target
+            return args.admin_password, target.host, target.port, target.sslmode, []
+        assert settings.local_database is not None
+        generated = random.RandomPassword(
+            f"{name}-local-admin-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        local = LocalSupabaseDatabase(
+            f"{name}-local", settings.local_database, generated.result, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return generated.result, "localhost", settings.local_database.port, "disable", [local.container]
+
+
+def _outputs(
+    settings: StackSettings, plan: AccessPlan, service: ServicePlan, password: pulumi.Output[str]
+) -> dict[str, Any]:
+    """Stack outputs of one service; everything that carries the password is a secret."""
+    ends = endpoints(settings, service.login.name)
+
+    def secret(render: Callable[[str], Any]) -> pulumi.Output[Any]:
+        return pulumi.Output.secret(password.apply(render))
+
+    urls = {
+        f"{kind}_url": secret(lambda pw, e=e: connection_url(e, pw, plan.database))
+        for kind, e in ends.items()
+    }
+    django = secret(
+        lambda pw: django_database(ends["transaction"], pw, plan.database, service.schema.name)
+    )
+    return {
+        "login_role": service.login.name,
+        "schema": service.schema.name,
+        "password": password,
+        **urls,
+        "django_database": django,
+    }

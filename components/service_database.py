@@ -1,0 +1,177 @@
+"""One service's slice of the database: roles, schema, grants, default privileges, DDL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_postgresql as postgresql
+import pulumi_random as random
+
+from components.migrations import ServiceMigrations
+from edulink_db.plan.model import DefaultPrivilegePlan, GrantPlan, RolePlan, ServicePlan
+
+
+@dataclass
+class SharedResources:
+    """What services need of each other: producers' schemas and migrations, and the previous
+    grant on each ACL row. The platform fills it in dependency order."""
+
+    schemas: dict[str, pulumi.Resource] = field(default_factory=dict)
+    migrations: dict[str, pulumi.Resource] = field(default_factory=dict)
+    admin_memberships: dict[str, pulumi.Resource] = field(default_factory=dict)
+    grants: dict[str, pulumi.Resource] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceDatabaseArgs:
+    plan: ServicePlan
+    database: str
+    admin_role: str
+    protect: bool
+    disposable: bool
+    connection: pulumi.Input[Mapping[str, Any]]
+    shared: SharedResources
+
+
+class ServiceDatabase(pulumi.ComponentResource):
+    login_role: pulumi.Output[str]
+    password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ServiceDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("edulink-db:index:ServiceDatabase", name, None, opts)
+        self._args = args
+        plan = args.plan
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.group = self._role(plan.group, f"{plan.name}-group-role", None, keep)
+        self.password_resource = random.RandomPassword(
+            f"{plan.name}-login-password", length=40, special=False, opts=child
+        )
+        self.login = self._role(
+            plan.login,
+            f"{plan.name}-login-role",
+            self.password_resource.result,
+            pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[self.group])),
+        )
+        members = {}
+        for membership in plan.memberships:
+            kind = "admin" if membership.member == args.admin_role else "login"
+            members[kind] = postgresql.GrantRole(
+                f"{plan.name}-{kind}-membership",
+                role=membership.member,
+                grant_role=self.group.name,
+                # Replacing create-before-delete would revoke the membership just granted
+                # (provider pitfall P8).
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    delete_before_replace=True,
+                    depends_on=[self.login] if kind == "login" else [],
+                ),
+            )
+        self.admin_membership = members["admin"]
+        args.shared.admin_memberships[plan.name] = self.admin_membership
+
+        self.schema = postgresql.Schema(
+            f"{plan.name}-schema",
+            name=plan.schema.name,
+            database=args.database,
+            owner=self.group.name,
+            drop_cascade=False,
+            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[self.admin_membership])),
+        )
+        args.shared.schemas[plan.name] = self.schema
+        self.default_privileges = [self._default_privilege(d) for d in plan.default_privileges]
+        self.grants = [self._grant(g) for g in plan.grants]
+        self.migrations = ServiceMigrations(
+            f"{plan.name}-migrations",
+            service=plan.name,
+            schema=self.schema.name,
+            role=self.group.name,
+            steps=list(plan.migrations.steps),
+            disposable=args.disposable,
+            connection=args.connection,
+            opts=pulumi.ResourceOptions.merge(
+                keep,
+                pulumi.ResourceOptions(
+                    depends_on=[
+                        self.admin_membership,
+                        *(args.shared.migrations[s] for s in plan.migrations.after_services),
+                        *(args.shared.grants[k] for k in plan.migrations.after_grants),
+                    ]
+                ),
+            ),
+        )
+        args.shared.migrations[plan.name] = self.migrations
+        self.login_role = self.login.name
+        self.password = pulumi.Output.secret(self.password_resource.result)
+        self.register_outputs({"login_role": self.login_role, "schema": self.schema.name})
+
+    def _role(
+        self, role: RolePlan, resource_name: str, password: pulumi.Input[str] | None, opts: pulumi.ResourceOptions
+    ) -> postgresql.Role:
+        # Every flag is passed explicitly and never changes after create: a non-superuser
+        # admin cannot ALTER ROLE ... NOSUPERUSER/NOBYPASSRLS/NOREPLICATION (pitfall P2).
+        return postgresql.Role(
+            resource_name,
+            name=role.name,
+            login=role.login,
+            password=password,
+            connection_limit=role.connection_limit,
+            statement_timeout=role.statement_timeout_ms,
+            idle_in_transaction_session_timeout=role.idle_in_transaction_session_timeout_ms,
+            search_paths=list(role.search_path) or None,
+            assume_role=role.assume_role,
+            inherit=role.inherit,
+            superuser=role.superuser,
+            create_database=role.create_database,
+            create_role=role.create_role,
+            replication=role.replication,
+            bypass_row_level_security=role.bypass_row_level_security,
+            # Memberships are GrantRole resources; a Role's own `roles` list would revoke them
+            # on every update (provider note on GrantRole).
+            roles=[],
+            skip_reassign_owned=False,
+            opts=opts,
+        )
+
+    def _default_privilege(self, plan: DefaultPrivilegePlan) -> postgresql.DefaultPrivileges:
+        return postgresql.DefaultPrivileges(
+            plan.key,
+            database=self._args.database,
+            owner=self.group.name,
+            role=plan.grantee,
+            object_type=plan.object_type,
+            schema=plan.schema,
+            privileges=list(plan.privileges),
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=True, depends_on=[self.admin_membership]
+            ),
+        )
+
+    def _grant(self, plan: GrantPlan) -> postgresql.Grant:
+        shared = self._args.shared
+        needs: list[pulumi.Resource] = [
+            self.group,
+            shared.admin_memberships[plan.producer],
+            # the schema, or for a table grant the migrations that create the table
+            shared.migrations[plan.producer] if plan.table else shared.schemas[plan.producer],
+        ]
+        if plan.after is not None:
+            needs.append(shared.grants[plan.after])
+        grant = postgresql.Grant(
+            plan.key,
+            database=self._args.database,
+            role=plan.grantee,
+            schema=plan.schema,
+            object_type=plan.object_type,
+            objects=[plan.table] if plan.table else [],
+            columns=list(plan.columns) or None,
+            privileges=list(plan.privileges),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
+        )
+        shared.grants[plan.key] = grant
+        return grant

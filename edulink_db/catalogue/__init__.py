@@ -1,0 +1,1 @@
+"""The catalogue: which services exist, what they own, and what they may read of each other."""

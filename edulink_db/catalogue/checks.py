@@ -1,0 +1,277 @@
+"""Rules that relate several values of the catalogue and the migrations to each other.
+
+Each `check_*` returns issues and never raises: the loader reports all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from edulink_db.catalogue.model import ResolvedService
+from edulink_db.errors import Issue
+from edulink_db.identifiers import is_identifier
+from edulink_db.migrations.ddl import SchemaShape, Table
+from edulink_db.yamlsource import YamlSource
+
+# Names Supabase and PostgreSQL already use: owning or impersonating them would hand a
+# service someone else's rights.
+RESERVED_SCHEMAS = frozenset(
+    {
+        "public",
+        "auth",
+        "extensions",
+        "storage",
+        "realtime",
+        "graphql",
+        "graphql_public",
+        "vault",
+        "pgbouncer",
+        "supabase_migrations",
+        "supabase_functions",
+        "net",
+        "cron",
+        "pgsodium",
+        "information_schema",
+    }
+)
+RESERVED_ROLES = frozenset(
+    {
+        "postgres",
+        "anon",
+        "authenticated",
+        "service_role",
+        "authenticator",
+        "dashboard_user",
+        "pgbouncer",
+        "public",
+    }
+)
+RESERVED_PREFIXES = ("pg_", "supabase_")
+
+
+def check_catalogue(
+    source: YamlSource,
+    services: Mapping[str, ResolvedService],
+    shapes: Mapping[str, SchemaShape],
+) -> list[Issue]:
+    issues: list[Issue] = []
+    issues += check_names(source, services)
+    issues += check_tables(source, services, shapes)
+    issues += check_reads(source, services, shapes)
+    issues += check_cycles(source, services)
+    issues += check_foreign_keys(services, shapes)
+    return issues
+
+
+def check_names(source: YamlSource, services: Mapping[str, ResolvedService]) -> Iterator[Issue]:
+    owners: dict[str, str] = {}
+    for service in services.values():
+        for kind, name in _names(service):
+            path = ("services", service.name, kind)
+            if not is_identifier(name):
+                yield source.issue(
+                    path, f"derived name {name!r} is not a valid identifier; set {kind} explicitly"
+                )
+            reserved = RESERVED_SCHEMAS if kind == "schema" else RESERVED_ROLES
+            if name in reserved or name.startswith(RESERVED_PREFIXES):
+                yield source.issue(path, f"{name!r} is reserved by PostgreSQL or Supabase")
+            namespace = "schema" if kind == "schema" else "role"
+            other = owners.setdefault(f"{namespace}:{name}", f"{service.name}.{kind}")
+            if other != f"{service.name}.{kind}":
+                yield source.issue(path, f"{namespace} {name!r} is also used by services.{other}")
+
+
+def _names(service: ResolvedService) -> Iterator[tuple[str, str]]:
+    yield "schema", service.schema_name
+    yield "group_role", service.group_role
+    yield "login_role", service.login_role
+
+
+def check_tables(
+    source: YamlSource,
+    services: Mapping[str, ResolvedService],
+    shapes: Mapping[str, SchemaShape],
+) -> Iterator[Issue]:
+    for service in services.values():
+        shape = shapes.get(service.name)
+        if shape is None:
+            continue
+        for table_name, spec in service.tables.items():
+            path = ("services", service.name, "tables", table_name)
+            table = shape.tables.get(table_name)
+            if table is None:
+                yield source.issue(
+                    path,
+                    f"no migration of {service.name} creates this table; {_known(shape.tables)}",
+                )
+                continue
+            for index, column in enumerate(spec.secret_columns):
+                if column not in table.columns:
+                    yield source.issue(
+                        (*path, "secret_columns", index), _unknown_column(table, column)
+                    )
+        for table_name in shape.tables:
+            if table_name not in service.tables:
+                yield source.issue(
+                    ("services", service.name, "tables"),
+                    f"table {table_name!r} is created by the migrations but not classified here",
+                )
+
+
+def check_reads(
+    source: YamlSource,
+    services: Mapping[str, ResolvedService],
+    shapes: Mapping[str, SchemaShape],
+) -> Iterator[Issue]:
+    for consumer in services.values():
+        seen: set[tuple[str, str]] = set()
+        for index, read in enumerate(consumer.reads):
+            path = ("services", consumer.name, "reads", index)
+            producer = services.get(read.service)
+            if producer is None:
+                yield source.issue(
+                    (*path, "service"), f"unknown service {read.service!r}; {_known(services)}"
+                )
+                continue
+            if producer.name == consumer.name:
+                yield source.issue((*path, "service"), "a service does not declare reads of itself")
+                continue
+            if (read.service, read.table) in seen:
+                yield source.issue(
+                    (*path, "table"),
+                    f"{read.service}.{read.table} is read twice; merge the entries",
+                )
+            seen.add((read.service, read.table))
+            spec = producer.tables.get(read.table)
+            table = (
+                shapes[producer.name].tables.get(read.table) if producer.name in shapes else None
+            )
+            if spec is None or table is None:
+                yield source.issue(
+                    (*path, "table"),
+                    f"unknown table {producer.schema_name}.{read.table}; {_known(producer.tables)}",
+                )
+                continue
+            if read.columns is None and spec.sensitive:
+                yield source.issue(
+                    path,
+                    f"{producer.schema_name}.{read.table} is sensitive: list the columns to read",
+                )
+            for field in ("columns", "references"):
+                for position, column in enumerate(getattr(read, field) or ()):
+                    where = (*path, field, position)
+                    if column not in table.columns:
+                        yield source.issue(where, _unknown_column(table, column))
+                    elif column in spec.secret_columns:
+                        yield source.issue(
+                            where,
+                            f"{producer.schema_name}.{read.table}.{column} is secret to {producer.name}",
+                        )
+            if read.columns is not None and not read.columns:
+                yield source.issue(
+                    (*path, "columns"), "an empty column list grants nothing; drop the read instead"
+                )
+
+
+def check_cycles(source: YamlSource, services: Mapping[str, ResolvedService]) -> Iterator[Issue]:
+    """Reads must form a DAG: deploys, migrations and data moves all follow that order."""
+    edges = {
+        name: sorted({r.service for r in s.reads if r.service in services and r.service != name})
+        for name, s in services.items()
+    }
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> Iterator[list[str]]:
+        state[node] = 1
+        stack.append(node)
+        for target in edges[node]:
+            if state.get(target) == 1:
+                yield [*stack[stack.index(target) :], target]
+            elif target not in state:
+                yield from visit(target)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(edges):
+        if name not in state:
+            for cycle in visit(name):
+                yield source.issue(
+                    ("services", cycle[0], "reads"), "reads form a cycle: " + " -> ".join(cycle)
+                )
+
+
+def check_foreign_keys(
+    services: Mapping[str, ResolvedService], shapes: Mapping[str, SchemaShape]
+) -> Iterator[Issue]:
+    """Every FK is indexed, points at a table that exists, and crosses schemas only where
+    the consumer declared `references` on exactly those columns."""
+    by_schema = {s.schema_name: s for s in services.values()}
+    for service in services.values():
+        shape = shapes.get(service.name)
+        if shape is None:
+            continue
+        for table in shape.tables.values():
+            for fk in table.foreign_keys:
+                where = fk.file.rsplit(":", 1)
+                file, line = where[0], int(where[1])
+                label = f"{table.name}({', '.join(fk.columns)})"
+                if not table.is_indexed(fk.columns):
+                    yield Issue(
+                        file, "", f"foreign key {label} has no index leading with its columns", line
+                    )
+                producer = by_schema.get(fk.ref_schema)
+                if producer is None:
+                    yield Issue(
+                        file,
+                        "",
+                        f"foreign key {label} points outside the service schemas: {fk.ref_schema}.{fk.ref_table}",
+                        line,
+                    )
+                    continue
+                target = shapes.get(producer.name, SchemaShape(fk.ref_schema)).tables.get(
+                    fk.ref_table
+                )
+                if target is None:
+                    yield Issue(
+                        file,
+                        "",
+                        f"foreign key {label} points at unknown table {fk.ref_schema}.{fk.ref_table}",
+                        line,
+                    )
+                    continue
+                ref_columns = fk.ref_columns or target.primary_key
+                missing = [c for c in ref_columns if c not in target.columns]
+                if missing:
+                    yield Issue(
+                        file,
+                        "",
+                        f"foreign key {label} points at unknown column(s) {missing} of {fk.ref_schema}.{fk.ref_table}",
+                        line,
+                    )
+                if producer.name == service.name:
+                    continue
+                declared = {
+                    c
+                    for r in service.reads
+                    if r.service == producer.name and r.table == fk.ref_table
+                    for c in r.references
+                }
+                undeclared = sorted(set(ref_columns) - declared)
+                if undeclared:
+                    yield Issue(
+                        file,
+                        "",
+                        f"foreign key {label} references {fk.ref_schema}.{fk.ref_table}({', '.join(undeclared)}) "
+                        f"but services.{service.name}.reads declares no such references",
+                        line,
+                    )
+
+
+def _known(names: Iterable[str]) -> str:
+    listed = sorted(names)
+    return "known: " + ", ".join(listed) if listed else "none is declared"
+
+
+def _unknown_column(table: Table, column: str) -> str:
+    return f"unknown column {table.schema}.{table.name}.{column}; known: {', '.join(table.columns)}"

@@ -1,0 +1,1 @@
+"""A stack's settings: where its database is and how carefully to treat it."""

@@ -1,0 +1,1 @@
+"""Versioned SQL migrations: files on disk, the table shapes they build, and the runner."""

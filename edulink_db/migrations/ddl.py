@@ -1,0 +1,257 @@
+"""The tables a service's migrations build, read from the SQL with pglast, never executed.
+
+Reading the DDL lets validation answer before anything runs: does the column a read names
+exist, is every foreign-key column indexed, does a migration point at another schema the
+catalogue does not let it reference, does a migration try to manage access itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pglast
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType, ObjectType
+
+from edulink_db.errors import Issue
+from edulink_db.migrations.files import MigrationFile
+
+ON_DELETE = {
+    "a": "NO ACTION",
+    "r": "RESTRICT",
+    "c": "CASCADE",
+    "n": "SET NULL",
+    "d": "SET DEFAULT",
+}
+
+# Access is the platform's job: a migration that grants, changes owners or toggles RLS would
+# make the live database differ from the plan the audit and the matrix are built from.
+_FORBIDDEN = {
+    ast.GrantStmt: "GRANT/REVOKE",
+    ast.GrantRoleStmt: "role membership",
+    ast.AlterOwnerStmt: "ALTER ... OWNER",
+    ast.AlterDefaultPrivilegesStmt: "ALTER DEFAULT PRIVILEGES",
+    ast.CreateSchemaStmt: "CREATE SCHEMA",
+    ast.CreatePolicyStmt: "CREATE POLICY",
+    ast.AlterPolicyStmt: "ALTER POLICY",
+    ast.TransactionStmt: "transaction control (each file already runs in one transaction)",
+    ast.CreateRoleStmt: "CREATE ROLE",
+    ast.AlterRoleStmt: "ALTER ROLE",
+    ast.AlterRoleSetStmt: "ALTER ROLE ... SET",
+    ast.VariableSetStmt: "SET (the runner pins role and search_path)",
+}
+_FORBIDDEN_ALTER = {
+    AlterTableType.AT_EnableRowSecurity: "ENABLE ROW LEVEL SECURITY",
+    AlterTableType.AT_DisableRowSecurity: "DISABLE ROW LEVEL SECURITY",
+    AlterTableType.AT_ForceRowSecurity: "FORCE ROW LEVEL SECURITY",
+    AlterTableType.AT_NoForceRowSecurity: "NO FORCE ROW LEVEL SECURITY",
+    AlterTableType.AT_ChangeOwner: "OWNER TO",
+}
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]  # empty: the referenced table's primary key
+    on_delete: str
+    file: str
+
+
+@dataclass
+class Table:
+    schema: str
+    name: str
+    columns: list[str] = field(default_factory=list)
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    # Leading column lists of every index, including those behind PRIMARY KEY and UNIQUE.
+    indexes: list[tuple[str, ...]] = field(default_factory=list)
+
+    def is_indexed(self, columns: tuple[str, ...]) -> bool:
+        return any(index[: len(columns)] == columns for index in self.indexes)
+
+
+@dataclass
+class SchemaShape:
+    """Tables of one schema after all of a service's migrations, in creation order."""
+
+    schema: str
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+def read_schema_shape(
+    schema: str, files: list[MigrationFile], display_root: str
+) -> tuple[SchemaShape, list[Issue]]:
+    shape = SchemaShape(schema)
+    issues: list[Issue] = []
+    for migration in files:
+        where = f"{display_root}/{migration.file_name}"
+        try:
+            statements = pglast.parse_sql(migration.sql)
+        except pglast.parser.ParseError as error:
+            offset = error.args[1] if len(error.args) > 1 else 0
+            line = line_at(migration.sql, max(offset - 1, 0))
+            issues.append(Issue(where, "", f"SQL does not parse: {error.args[0]}", line))
+            continue
+        reader = _Reader(shape, where, migration.sql, issues)
+        for raw in statements:
+            reader.statement(raw)
+    return shape, issues
+
+
+def line_at(sql: str, offset: int) -> int:
+    """1-based line of the first token at or after a pglast byte offset.
+
+    A statement's span starts after the previous semicolon, so it includes the blank lines
+    and `--` comments in front of it; an error should point at the statement itself.
+    """
+    data = sql.encode("utf-8")
+    position = offset
+    while position < len(data):
+        if data[position : position + 1].isspace():
+            position += 1
+        elif data.startswith(b"--", position):
+            end = data.find(b"\n", position)
+            position = len(data) if end < 0 else end + 1
+        else:
+            break
+    return data.count(b"\n", 0, position) + 1
+
+
+@dataclass
+class _Reader:
+    shape: SchemaShape
+    file: str
+    sql: str
+    issues: list[Issue]
+    line: int = 0
+
+    def statement(self, raw: ast.RawStmt) -> None:
+        self.line = line_at(self.sql, raw.stmt_location or 0)
+        stmt = raw.stmt
+        for kind, what in _FORBIDDEN.items():
+            if isinstance(stmt, kind):
+                self._issue(f"{what} is not allowed in a migration; the platform manages access")
+                return
+        handler = getattr(self, f"_{type(stmt).__name__}", None)
+        if handler:
+            handler(stmt)
+
+    def _issue(self, message: str) -> None:
+        self.issues.append(Issue(self.file, "", message, self.line))
+
+    def _table(self, relation: ast.RangeVar, *, create: bool = False) -> Table | None:
+        schema = relation.schemaname or self.shape.schema
+        if schema != self.shape.schema:
+            verb = "creates" if create else "alters"
+            self._issue(
+                f"{verb} {schema}.{relation.relname}: a migration may only change its own schema {self.shape.schema}"
+            )
+            return None
+        if create:
+            if relation.relname in self.shape.tables:
+                self._issue(f"table {schema}.{relation.relname} is created twice")
+            table = Table(schema, relation.relname)
+            self.shape.tables[relation.relname] = table
+            return table
+        table = self.shape.tables.get(relation.relname)
+        if table is None:
+            self._issue(f"table {schema}.{relation.relname} is not created by an earlier migration")
+        return table
+
+    def _CreateStmt(self, stmt: ast.CreateStmt) -> None:
+        table = self._table(stmt.relation, create=True)
+        if table is None:
+            return
+        for element in stmt.tableElts or ():
+            if isinstance(element, ast.ColumnDef):
+                self._add_column(table, element)
+            elif isinstance(element, ast.Constraint):
+                self._add_constraint(table, element, ())
+
+    def _add_column(self, table: Table, column: ast.ColumnDef) -> None:
+        if column.colname in table.columns:
+            self._issue(f"column {table.name}.{column.colname} is defined twice")
+        table.columns.append(column.colname)
+        for constraint in column.constraints or ():
+            self._add_constraint(table, constraint, (column.colname,))
+
+    def _add_constraint(
+        self, table: Table, constraint: ast.Constraint, column: tuple[str, ...]
+    ) -> None:
+        keys = tuple(k.sval for k in constraint.keys or ()) or column
+        if constraint.contype == ConstrType.CONSTR_PRIMARY:
+            table.primary_key = keys
+            table.indexes.append(keys)
+        elif constraint.contype == ConstrType.CONSTR_UNIQUE:
+            table.indexes.append(keys)
+        elif constraint.contype == ConstrType.CONSTR_FOREIGN:
+            columns = tuple(k.sval for k in constraint.fk_attrs or ()) or column
+            target = constraint.pktable
+            table.foreign_keys.append(
+                ForeignKey(
+                    columns=columns,
+                    ref_schema=target.schemaname or self.shape.schema,
+                    ref_table=target.relname,
+                    ref_columns=tuple(k.sval for k in constraint.pk_attrs or ()),
+                    on_delete=ON_DELETE.get(constraint.fk_del_action, "NO ACTION"),
+                    file=f"{self.file}:{self.line}",
+                )
+            )
+
+    def _IndexStmt(self, stmt: ast.IndexStmt) -> None:
+        table = self._table(stmt.relation)
+        if table is None:
+            return
+        leading: list[str] = []
+        for element in stmt.indexParams or ():
+            if element.name is None:  # an expression ends the usable prefix
+                break
+            leading.append(element.name)
+        if leading:
+            table.indexes.append(tuple(leading))
+
+    def _AlterTableStmt(self, stmt: ast.AlterTableStmt) -> None:
+        if stmt.objtype != ObjectType.OBJECT_TABLE:
+            return
+        for command in stmt.cmds or ():
+            if command.subtype in _FORBIDDEN_ALTER:
+                what = _FORBIDDEN_ALTER[command.subtype]
+                self._issue(f"{what} is not allowed in a migration; the platform manages access")
+                return
+        table = self._table(stmt.relation)
+        if table is None:
+            return
+        for command in stmt.cmds or ():
+            if command.subtype == AlterTableType.AT_AddColumn:
+                self._add_column(table, command.def_)
+            elif command.subtype == AlterTableType.AT_DropColumn and command.name in table.columns:
+                table.columns.remove(command.name)
+            elif command.subtype == AlterTableType.AT_AddConstraint:
+                self._add_constraint(table, command.def_, ())
+
+    def _RenameStmt(self, stmt: ast.RenameStmt) -> None:
+        if stmt.renameType not in (ObjectType.OBJECT_COLUMN, ObjectType.OBJECT_TABLE):
+            return
+        table = self._table(stmt.relation)
+        if table is None:
+            return
+        if stmt.renameType == ObjectType.OBJECT_TABLE:
+            del self.shape.tables[table.name]
+            table.name = stmt.newname
+            self.shape.tables[stmt.newname] = table
+        elif stmt.subname in table.columns:
+            table.columns[table.columns.index(stmt.subname)] = stmt.newname
+
+    def _DropStmt(self, stmt: ast.DropStmt) -> None:
+        if stmt.removeType != ObjectType.OBJECT_TABLE:
+            return
+        for name in stmt.objects or ():
+            parts = [part.sval for part in name]
+            schema, relname = (
+                (parts[-2], parts[-1]) if len(parts) > 1 else (self.shape.schema, parts[-1])
+            )
+            if schema == self.shape.schema:
+                self.shape.tables.pop(relname, None)

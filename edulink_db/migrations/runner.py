@@ -1,0 +1,152 @@
+"""Apply a service's migrations: in order, as its group role, one transaction per file.
+
+Written on psycopg rather than on yoyo-migrations: yoyo keeps its history in tables of its
+own naming outside the service schema, locks with a lock table instead of an advisory lock,
+identifies a migration by id rather than by a checksum of its content (so an edited file goes
+unnoticed), and cannot SET ROLE per file. Each of those is a requirement here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from edulink_db.connection import ConnectionSettings, connect
+from edulink_db.errors import UserError
+from edulink_db.migrations.files import Step
+
+HISTORY_TABLE = "edulink_migrations"
+
+
+@dataclass(frozen=True)
+class Applied:
+    version: int
+    name: str
+    checksum: str
+
+
+class MigrationError(UserError):
+    """A migration could not be applied; the failing file's transaction was rolled back."""
+
+
+def lock_key(schema: str) -> int:
+    """A stable signed 64-bit advisory-lock key per schema (hashtext() is not stable across
+    major versions, a digest is)."""
+    digest = hashlib.sha256(f"edulink-db:migrations:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def apply_migrations(
+    settings: ConnectionSettings, service: str, schema: str, role: str, steps: Sequence[Step]
+) -> list[Applied]:
+    """Apply what is pending and return the full history.
+
+    Every file runs in its own transaction that first takes a transaction-scoped advisory
+    lock and re-reads the history: two concurrent applies serialise, and the second finds the
+    file applied. An applied file whose checksum changed stops the run before anything runs.
+    """
+    with connect(settings) as conn:
+        for step in sorted(steps, key=lambda s: s.version):
+            with conn.transaction():
+                history = _locked_history(conn, schema, role)
+                ensure_unchanged(service, history, steps)
+                if step.version in history:
+                    continue
+                _run_step(conn, service, schema, step)
+        with conn.transaction():
+            return sorted(_locked_history(conn, schema, role).values(), key=lambda a: a.version)
+
+
+def read_history(settings: ConnectionSettings, schema: str) -> list[Applied] | None:
+    """The history as recorded in the database, or None when there is no history table."""
+    with connect(settings) as conn, conn.transaction():
+        if not _history_exists(conn, schema):
+            return None
+        rows = conn.execute(
+            sql.SQL("SELECT version, name, checksum FROM {} ORDER BY version").format(
+                sql.Identifier(schema, HISTORY_TABLE)
+            )
+        ).fetchall()
+        return [Applied(*row) for row in rows]
+
+
+def ensure_unchanged(service: str, history: dict[int, Applied], steps: Sequence[Step]) -> None:
+    for step in steps:
+        applied = history.get(step.version)
+        if applied and applied.checksum != step.checksum:
+            raise MigrationError(
+                f"migrations/{service}/{step.file_name} was changed after it was applied "
+                f"(checksum {applied.checksum[:12]} in the database, {step.checksum[:12]} on disk); "
+                "restore it and add a new migration instead"
+            )
+
+
+def _locked_history(conn: psycopg.Connection[Any], schema: str, role: str) -> dict[int, Applied]:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(schema),))
+    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+    conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            " version integer PRIMARY KEY,"
+            " name text NOT NULL,"
+            " checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now(),"
+            " applied_by text NOT NULL DEFAULT session_user)"
+        ).format(sql.Identifier(schema, HISTORY_TABLE))
+    )
+    rows = conn.execute(
+        sql.SQL("SELECT version, name, checksum FROM {}").format(sql.Identifier(schema, HISTORY_TABLE))
+    ).fetchall()
+    return {row[0]: Applied(*row) for row in rows}
+
+
+def _run_step(conn: psycopg.Connection[Any], service: str, schema: str, step: Step) -> None:
+    try:
+        # Without parameters psycopg sends the file as one simple query, so a file may hold
+        # many statements; they all commit or roll back with the surrounding transaction.
+        conn.execute(step.sql.encode("utf-8"))
+    except psycopg.Error as error:
+        diag = error.diag
+        where = f" at position {diag.statement_position}" if diag.statement_position else ""
+        raise MigrationError(
+            f"migrations/{service}/{step.file_name} failed{where}: "
+            f"[{diag.sqlstate}] {diag.message_primary}; nothing of this file was applied"
+        ) from error
+    conn.execute(
+        sql.SQL("INSERT INTO {} (version, name, checksum) VALUES (%s, %s, %s)").format(
+            sql.Identifier(schema, HISTORY_TABLE)
+        ),
+        (step.version, step.name, step.checksum),
+    )
+
+
+def _history_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_tables WHERE schemaname = %s AND tablename = %s)",
+        (schema, HISTORY_TABLE),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def drop_service_tables(settings: ConnectionSettings, schema: str, role: str) -> list[str]:
+    """Disposable stacks only: drop every table of the schema, history included.
+
+    The caller decides whether the stack is disposable; this never runs for one that is not.
+    """
+    with connect(settings) as conn, conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (schema,)
+            ).fetchall()
+        ]
+        for table in tables:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(schema, table)))
+        return tables

@@ -1,0 +1,1 @@
+"""The AccessPlan: everything the platform creates, as ordered, frozen data."""

@@ -1,0 +1,122 @@
+"""Plan objects: frozen, ordered, and free of Pulumi, so the matrix, the audit and the
+components all read one description of the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from edulink_db.migrations.files import Step
+
+GrantObject = Literal["schema", "table", "column"]
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    """A role and every attribute the platform pins. Dangerous attributes are spelled out
+    (always false) so the audit and the policy pack can compare them to the live catalog."""
+
+    name: str
+    login: bool
+    connection_limit: int = -1
+    statement_timeout_ms: int | None = None
+    idle_in_transaction_session_timeout_ms: int | None = None
+    search_path: tuple[str, ...] = ()
+    assume_role: str | None = None
+    inherit: bool = True
+    superuser: bool = False
+    create_database: bool = False
+    create_role: bool = False
+    replication: bool = False
+    bypass_row_level_security: bool = False
+
+
+@dataclass(frozen=True)
+class Membership:
+    member: str
+    group: str
+    why: str
+
+
+@dataclass(frozen=True)
+class SchemaPlan:
+    name: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class GrantPlan:
+    """One GRANT the consumer needs on a producer's object.
+
+    `after` names the grant this one must wait for: PostgreSQL rewrites a whole ACL row per
+    GRANT, and two grants on the same row in parallel fail with "tuple concurrently updated"
+    (provider pitfall P7), so grants on one object form a chain.
+    """
+
+    key: str
+    consumer: str
+    producer: str
+    grantee: str
+    object_type: GrantObject
+    schema: str
+    table: str | None
+    columns: tuple[str, ...]
+    privileges: tuple[str, ...]
+    after: str | None = None
+
+    @property
+    def acl_object(self) -> tuple[str, str | None]:
+        return (self.schema, self.table)
+
+
+@dataclass(frozen=True)
+class DefaultPrivilegePlan:
+    """Default privileges on objects the owner creates later; `schema=None` is global,
+    which is the only way to take PostgreSQL's built-in PUBLIC grants away."""
+
+    key: str
+    owner: str
+    grantee: str
+    object_type: Literal["table", "sequence", "function", "type"]
+    privileges: tuple[str, ...]
+    schema: str | None = None
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    service: str
+    schema: str
+    role: str
+    steps: tuple[Step, ...]
+    after_services: tuple[str, ...]  # producers whose tables these migrations may reference
+    after_grants: tuple[str, ...]  # grants their cross-schema foreign keys need
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    name: str
+    schema: SchemaPlan
+    group: RolePlan
+    login: RolePlan
+    memberships: tuple[Membership, ...]
+    grants: tuple[GrantPlan, ...]
+    default_privileges: tuple[DefaultPrivilegePlan, ...]
+    migrations: MigrationPlan
+
+
+@dataclass(frozen=True)
+class AccessPlan:
+    """The whole database; services are in dependency order (producers first)."""
+
+    database: str
+    admin_role: str
+    protected: bool
+    disposable: bool
+    services: tuple[ServicePlan, ...]
+
+    def service(self, name: str) -> ServicePlan:
+        return next(s for s in self.services if s.name == name)
+
+    @property
+    def grants(self) -> tuple[GrantPlan, ...]:
+        return tuple(g for s in self.services for g in s.grants)

@@ -1,0 +1,685 @@
+"""A real, disposable PostgreSQL that emulates hosted Supabase, for the test suite.
+
+Why a real server: the project's claims (grants, RLS, role attributes, what a non-superuser
+`postgres` may do) are only proven by PostgreSQL itself; mocks would test our assumptions.
+
+Two ways to get one:
+
+* `start_cluster(major, base_dir)` runs `initdb` + `pg_ctl` on local binaries: PostgreSQL 15 from
+  Debian (`/usr/lib/postgresql/15/bin`), PostgreSQL 16 from the `pgserver` wheel.
+* `Cluster.from_dsn(dsn)` attaches to an existing server given a superuser DSN (env
+  `EDULINK_TEST_DSN`, see `open_cluster`). Nothing is started or stopped then.
+
+Either way the cluster-wide part of `supabase.sql` is applied once (roles), and the
+per-database part in every database made by `Cluster.create_database`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Self
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+__all__ = [
+    "ADMIN_PASSWORD",
+    "ADMIN_ROLE",
+    "AUTHENTICATOR_PASSWORD",
+    "BOOTSTRAP_SUPERUSER",
+    "DSN_ENV",
+    "EMULATION_ROLES",
+    "VERSIONS_ENV",
+    "Cluster",
+    "ClusterError",
+    "open_cluster",
+    "start_cluster",
+    "versions_to_test",
+]
+
+DSN_ENV: Final = "EDULINK_TEST_DSN"
+"""A superuser DSN of an existing server; when set, `open_cluster` starts nothing."""
+
+VERSIONS_ENV: Final = "EDULINK_PG_VERSIONS"
+"""Comma-separated major versions to test, e.g. "15,16" (the default)."""
+
+DEFAULT_VERSIONS: Final = "15,16"
+
+BOOTSTRAP_SUPERUSER: Final = "supabase_admin"
+"""Hosted Supabase's internal superuser; the name `postgres` is kept for the emulated admin."""
+
+ADMIN_ROLE: Final = "postgres"
+ADMIN_PASSWORD: Final = "postgres-admin-pw"
+"""Password of the emulated non-superuser `postgres` login (fixed, so DSNs are predictable)."""
+
+AUTHENTICATOR_PASSWORD: Final = "authenticator-pw"
+"""Password of `authenticator`, the role PostgREST logs in as."""
+
+EMULATION_ROLES: Final = (
+    "postgres",
+    "anon",
+    "authenticated",
+    "service_role",
+    "authenticator",
+    "supabase_auth_admin",
+    "dashboard_user",
+)
+"""Roles created by the cluster section of supabase.sql; their presence marks an emulated server."""
+
+SQL_FILE: Final = Path(__file__).with_name("supabase.sql")
+DEBIAN_BIN_DIR: Final = "/usr/lib/postgresql/{major}/bin"
+PGSERVER_MAJOR: Final = 16
+"""The major version whose binaries come from the `pgserver` wheel (16.2 in pgserver 0.1.4)."""
+
+SERVER_OS_USER: Final = "postgres"
+"""OS account that runs the server when we are root (postgres refuses to run as root)."""
+
+START_TIMEOUT_S: Final = 60
+PORT_ATTEMPTS: Final = 5
+SOCKET_PATH_MAX: Final = 100
+"""Unix socket paths are limited to 107 bytes; keep room for "/.s.PGSQL.NNNNN"."""
+
+SERVER_SETTINGS: Final[Mapping[str, str]] = {
+    "listen_addresses": "'127.0.0.1'",
+    # Durability is worthless for a throw-away cluster, and fsync dominates DDL-heavy tests.
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "shared_buffers": "'16MB'",
+    # Replays open one connection per role and database; leave room for several at once.
+    "max_connections": "200",
+    "timezone": "'UTC'",
+    "log_timezone": "'UTC'",
+    "log_min_messages": "warning",
+}
+
+
+_RUNNING: set[Cluster] = set()
+"""Clusters this process started and has not stopped yet (see `_stop_all`)."""
+
+
+class ClusterError(RuntimeError):
+    """The test server could not be started, attached to, or cleaned up."""
+
+
+def versions_to_test() -> list[int]:
+    """The PostgreSQL majors to run database tests on, from `EDULINK_PG_VERSIONS`.
+
+    Why an env var: CI can run each major in its own job, and a developer can pick one.
+    """
+    raw = os.environ.get(VERSIONS_ENV, "").strip() or DEFAULT_VERSIONS
+    versions: list[int] = []
+    for part in raw.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        if not item.isdigit():
+            raise ClusterError(
+                f"{VERSIONS_ENV}={raw!r}: {item!r} is not a major version; "
+                f"use comma-separated integers such as {DEFAULT_VERSIONS!r}"
+            )
+        if int(item) not in versions:
+            versions.append(int(item))
+    if not versions:
+        raise ClusterError(f"{VERSIONS_ENV}={raw!r} names no version; e.g. {DEFAULT_VERSIONS!r}")
+    return versions
+
+
+@cache
+def _emulation_sections() -> dict[str, bytes]:
+    """The `-- section: <name>` parts of supabase.sql, as bytes ready to execute.
+
+    Bytes, because psycopg only accepts literal strings or composed SQL as query text; the file
+    is trusted project content, sent as one multi-statement (implicitly atomic) query.
+    """
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in SQL_FILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("-- section:"):
+            current = sections.setdefault(line.split(":", 1)[1].strip(), [])
+        elif current is not None:
+            current.append(line)
+    missing = {"cluster", "database"} - sections.keys()
+    if missing:
+        raise ClusterError(f"{SQL_FILE}: missing section(s) {sorted(missing)}")
+    return {name: "\n".join(lines).encode() for name, lines in sections.items()}
+
+
+def _connect(conninfo: str) -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit connection: the fixture runs DDL such as CREATE DATABASE."""
+    return psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+
+
+class Cluster:
+    """A PostgreSQL server emulating Supabase, plus what the tests created on it.
+
+    Tests get DSNs from it (`admin_dsn` for the emulated `postgres`, `dsn` for any login) and fresh
+    databases (`create_database`); `reset` returns the server to its baseline between tests so one
+    server can serve a whole session.
+    """
+
+    def __init__(
+        self,
+        *,
+        major: int,
+        host: str,
+        port: int,
+        superuser_params: Mapping[str, str],
+        client_params: Mapping[str, str],
+        data_dir: Path | None = None,
+        root_dir: Path | None = None,
+        socket_dir: Path | None = None,
+        bin_dir: Path | None = None,
+        run_as: str | None = None,
+    ) -> None:
+        """Internal; use `start_cluster` or `Cluster.from_dsn`."""
+        self.major = major
+        self.host = host
+        self.port = port
+        self.data_dir = data_dir
+        """The data directory of a started cluster; None when attached with `from_dsn`."""
+        self._superuser_params = dict(superuser_params)
+        self._client_params = dict(client_params)
+        self._root_dir = root_dir
+        self._socket_dir = socket_dir
+        self._bin_dir = bin_dir
+        self._run_as = run_as
+        self._databases: list[str] = []
+        self._baseline_roles: frozenset[str] = frozenset()
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        """Without passwords: a repr may end up in a test report."""
+        origin = "started" if self.owns_server else "attached"
+        return f"Cluster(major={self.major}, host={self.host!r}, port={self.port}, {origin})"
+
+    @property
+    def owns_server(self) -> bool:
+        """True if this process started the server (and so `stop` shuts it down)."""
+        return self.data_dir is not None
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_dsn(cls, dsn: str) -> Cluster:
+        """Attach to a running server through a superuser DSN; nothing is started.
+
+        The emulation roles are created if absent. The server must not have a superuser named
+        `postgres`, because that name is taken by the emulated non-superuser admin.
+        """
+        params = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
+        with _connect(dsn) as conn:
+            row = conn.execute(
+                "select current_setting('server_version_num')::int, rolsuper"
+                " from pg_roles where rolname = current_user"
+            ).fetchone()
+            if row is None or not row[1]:
+                raise ClusterError(f"{DSN_ENV}: the DSN must log in as a superuser")
+            host = conn.info.host
+            port = conn.info.port
+        version_num = int(str(row[0]))
+        client = {"host": host, "port": str(port)}
+        if "sslmode" in params:
+            client["sslmode"] = params["sslmode"]
+        cluster = cls(
+            major=version_num // 10000,
+            host=host,
+            port=port,
+            superuser_params=params,
+            client_params=client,
+        )
+        cluster._ensure_baseline()
+        return cluster
+
+    # -- DSNs ---------------------------------------------------------------------------------
+
+    def superuser_dsn(self, dbname: str = "postgres") -> str:
+        """DSN of the real superuser; for setup and inspection, never for the code under test."""
+        return make_conninfo(**{**self._superuser_params, "dbname": dbname})
+
+    def dsn(self, user: str, password: str, dbname: str) -> str:
+        """DSN for any login role, over TCP with password auth, as the application connects.
+
+        `dbname` has no default so that a test cannot silently use the shared `postgres` database.
+        """
+        return make_conninfo(**self._client_params, user=user, password=password, dbname=dbname)
+
+    def admin_dsn(self, dbname: str) -> str:
+        """DSN of the emulated Supabase `postgres` (non-superuser) login."""
+        return self.dsn(ADMIN_ROLE, ADMIN_PASSWORD, dbname)
+
+    # -- databases ----------------------------------------------------------------------------
+
+    def create_database(self, name: str | None = None) -> str:
+        """Create a fresh database owned by `postgres`, with the per-database emulation applied.
+
+        Returns its name (random when not given). `reset` drops it.
+        """
+        dbname = name or f"edulink_test_{secrets.token_hex(5)}"
+        if len(dbname.encode()) > 63:
+            raise ClusterError(f"database name {dbname!r} is longer than 63 bytes")
+        with _connect(self.superuser_dsn()) as conn:
+            conn.execute(
+                sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(dbname), sql.Identifier(ADMIN_ROLE)
+                )
+            )
+        self._databases.append(dbname)
+        with _connect(self.superuser_dsn(dbname)) as conn:
+            conn.execute(_emulation_sections()["database"])
+        return dbname
+
+    # -- cleanup ------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Return the server to its emulation baseline.
+
+        Drops every database made by `create_database` and every role that did not exist after the
+        emulation was applied (a replay creates roles such as `auth_service_role`), first ending
+        their sessions and dropping what they own or were granted in every remaining database.
+        Databases owned by such roles are dropped too, since DROP ROLE would fail on them.
+        Changes to baseline roles themselves (e.g. `alter role anon set ...`) are not undone.
+        """
+        if not self._baseline_roles:
+            raise ClusterError("reset() before the emulation baseline was recorded")
+        with _connect(self.superuser_dsn()) as conn:
+            extra_roles = [
+                str(r[0])
+                for r in conn.execute("select rolname from pg_roles order by rolname").fetchall()
+                if str(r[0]) not in self._baseline_roles and not str(r[0]).startswith("pg_")
+            ]
+            owned_dbs = [
+                str(r[0])
+                for r in conn.execute(
+                    "select d.datname from pg_database d join pg_roles r on r.oid = d.datdba"
+                    " where r.rolname = any(%s)",
+                    [extra_roles],
+                ).fetchall()
+            ]
+            if extra_roles:
+                conn.execute(
+                    "select pg_terminate_backend(pid) from pg_stat_activity"
+                    " where usename::text = any(%s) and pid <> pg_backend_pid()",
+                    [extra_roles],
+                )
+            for dbname in dict.fromkeys([*self._databases, *owned_dbs]):
+                conn.execute(
+                    sql.SQL("drop database if exists {} with (force)").format(
+                        sql.Identifier(dbname)
+                    )
+                )
+            self._databases.clear()
+            if not extra_roles:
+                return
+            remaining = [
+                str(r[0])
+                for r in conn.execute(
+                    "select datname from pg_database where datallowconn order by datname"
+                ).fetchall()
+            ]
+        role_list = sql.SQL(", ").join(sql.Identifier(r) for r in extra_roles)
+        for dbname in remaining:
+            with _connect(self.superuser_dsn(dbname)) as conn:
+                conn.execute(sql.SQL("drop owned by {} cascade").format(role_list))
+        with _connect(self.superuser_dsn()) as conn:
+            for role in extra_roles:
+                conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+
+    def stop(self) -> None:
+        """Shut the server down and delete its files; for an attached server, only `reset`.
+
+        Idempotent, so a fixture finalizer and the atexit safety net can both call it.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        _RUNNING.discard(self)
+        if not self.owns_server:
+            self.reset()
+            return
+        assert self.data_dir is not None and self._bin_dir is not None
+        try:
+            if (self.data_dir / "postmaster.pid").exists():
+                _run(
+                    [
+                        str(self._bin_dir / "pg_ctl"),
+                        "stop",
+                        "-D",
+                        str(self.data_dir),
+                        "-m",
+                        "fast",
+                        "-w",
+                        "-t",
+                        str(START_TIMEOUT_S),
+                    ],
+                    run_as=self._run_as,
+                    cwd=self._root_dir,
+                )
+        finally:
+            for path in (self._root_dir, self._socket_dir):
+                if path is not None:
+                    shutil.rmtree(path, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- emulation ----------------------------------------------------------------------------
+
+    def _ensure_baseline(self) -> None:
+        """Apply the emulation if the server lacks it, then remember the baseline roles.
+
+        All-or-nothing: a server with only some emulation roles was set up by something else, and
+        guessing how to complete it would hide that.
+        """
+        with _connect(self.superuser_dsn()) as conn:
+            present = {
+                str(r[0]): bool(r[1])
+                for r in conn.execute(
+                    "select rolname, rolsuper from pg_roles where rolname = any(%s)",
+                    [list(EMULATION_ROLES)],
+                ).fetchall()
+            }
+            if present.get(ADMIN_ROLE):
+                raise ClusterError(
+                    "this server has a superuser named 'postgres', so it cannot emulate Supabase "
+                    "(where postgres is not a superuser); initdb it with -U supabase_admin"
+                )
+            if not present:
+                conn.execute(_emulation_sections()["cluster"])
+            elif present.keys() != set(EMULATION_ROLES):
+                missing = sorted(set(EMULATION_ROLES) - present.keys())
+                raise ClusterError(
+                    f"this server has part of the Supabase emulation roles but not {missing}; "
+                    "use a fresh server"
+                )
+            for role, password in (
+                (ADMIN_ROLE, ADMIN_PASSWORD),
+                ("authenticator", AUTHENTICATOR_PASSWORD),
+            ):
+                conn.execute(
+                    sql.SQL("alter role {} password {}").format(
+                        sql.Identifier(role), sql.Literal(password)
+                    )
+                )
+            has_auth = conn.execute("select 1 from pg_namespace where nspname = 'auth'").fetchone()
+            if has_auth is None:
+                conn.execute(_emulation_sections()["database"])
+            self._baseline_roles = frozenset(
+                str(r[0]) for r in conn.execute("select rolname from pg_roles").fetchall()
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting a local cluster
+
+
+def bin_dir_for(major: int) -> Path:
+    """Where the server binaries of `major` live.
+
+    16 comes from the pgserver wheel, found without importing it: importing pgserver has side
+    effects (platformdirs warnings, atexit hooks) that the fixture does not need.
+    """
+    if major == PGSERVER_MAJOR:
+        spec = importlib.util.find_spec("pgserver")
+        if spec is None or spec.origin is None:
+            raise ClusterError(
+                "PostgreSQL 16 comes from the pgserver wheel: pip install 'pgserver>=0.1.4'"
+            )
+        path = Path(spec.origin).parent / "pginstall" / "bin"
+    else:
+        path = Path(DEBIAN_BIN_DIR.format(major=major))
+    if not (path / "postgres").is_file():
+        raise ClusterError(f"no PostgreSQL {major} server binaries at {path}")
+    return path
+
+
+def _free_port() -> int:
+    """A TCP port that was free a moment ago (the OS picks it; start retries on a clash)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _server_env() -> dict[str, str]:
+    """The environment without PG* variables, which would redirect initdb/pg_ctl elsewhere."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def _run(
+    argv: Sequence[str], *, run_as: str | None, cwd: Path | None
+) -> subprocess.CompletedProcess[str]:
+    """Run a server tool, as `run_as` via runuser when we are root; raise with its output."""
+    full = ["runuser", "-u", run_as, "--", *argv] if run_as else list(argv)
+    result = subprocess.run(
+        full, capture_output=True, text=True, env=_server_env(), cwd=cwd, check=False
+    )
+    if result.returncode != 0:
+        raise ClusterError(
+            f"{' '.join(argv)} failed with exit code {result.returncode}:\n"
+            f"{result.stdout}{result.stderr}".rstrip()
+        )
+    return result
+
+
+def _log_tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def _allow_traversal(path: Path) -> None:
+    """Let the server's OS user reach `path`: add only the search bit (o+x) where it is missing.
+
+    pytest's tmp_path lives under a 0700 /tmp/pytest-of-root; without this, initdb run as
+    `postgres` cannot reach the data directory. Search without read does not expose listings.
+    """
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+
+
+def _chown(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def _socket_dir(root: Path) -> tuple[Path, bool]:
+    """The unix socket directory: inside the cluster root, or a short /tmp dir if that is too long.
+
+    Returns the path and whether it lives outside `root` (and so must be removed separately).
+    """
+    inside = root / "run"
+    if len(str(inside)) + len("/.s.PGSQL.65535") <= SOCKET_PATH_MAX:
+        inside.mkdir()
+        return inside, False
+    return Path(tempfile.mkdtemp(prefix="edulink-pg-")), True
+
+
+def start_cluster(major: int, base_dir: Path) -> Cluster:
+    """initdb and start a PostgreSQL `major` under `base_dir`, then apply the Supabase emulation.
+
+    The bootstrap superuser is `supabase_admin` (password-protected over TCP, trust over the
+    private unix socket), so that `postgres` can be the emulated non-superuser admin. When run as
+    root, the server runs as the OS user `postgres`, which PostgreSQL requires.
+    """
+    bin_dir = bin_dir_for(major)
+    run_as = SERVER_OS_USER if os.geteuid() == 0 else None
+    base_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f"pg{major}-", dir=base_dir))
+    data_dir = root / "data"
+    log = root / "server.log"
+    sock_dir, sock_outside = _socket_dir(root)
+    superuser_password = secrets.token_urlsafe(24)
+    started = False
+    cluster: Cluster | None = None
+    try:
+        if run_as:
+            _allow_traversal(root)
+            for path in (root, sock_dir):
+                _chown(path, run_as)
+            # A clear error beats initdb's "could not find a postgres to execute".
+            try:
+                _run([str(bin_dir / "postgres"), "--version"], run_as=run_as, cwd=root)
+            except ClusterError as e:
+                raise ClusterError(
+                    f"the OS user {run_as!r} cannot run {bin_dir / 'postgres'}; it needs read and "
+                    f"execute access to {bin_dir.parent} and every directory above it: {e}"
+                ) from e
+        pwfile = root / "superuser.pw"
+        pwfile.write_text(superuser_password + "\n")
+        pwfile.chmod(0o600)
+        if run_as:
+            _chown(pwfile, run_as)
+        _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                BOOTSTRAP_SUPERUSER,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            run_as=run_as,
+            cwd=root,
+        )
+        pwfile.unlink()
+        with (data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# tests/support/cluster.py\ninclude 'edulink_test.conf'\n")
+        port = 0
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            port = _free_port()
+            _write_settings(data_dir, port, sock_dir, run_as)
+            try:
+                _run(
+                    [
+                        str(bin_dir / "pg_ctl"),
+                        "start",
+                        "-D",
+                        str(data_dir),
+                        "-l",
+                        str(log),
+                        "-w",
+                        "-t",
+                        str(START_TIMEOUT_S),
+                    ],
+                    run_as=run_as,
+                    cwd=root,
+                )
+                started = True
+                break
+            except ClusterError as e:
+                tail = _log_tail(log)
+                if attempt < PORT_ATTEMPTS and "could not bind" in tail:
+                    continue  # another process took the port between probe and bind
+                raise ClusterError(
+                    f"PostgreSQL {major} did not start in {data_dir}: {e}\n"
+                    f"--- {log} (tail) ---\n{tail}"
+                ) from e
+        cluster = Cluster(
+            major=major,
+            host="127.0.0.1",
+            port=port,
+            superuser_params={
+                "host": "127.0.0.1",
+                "port": str(port),
+                "user": BOOTSTRAP_SUPERUSER,
+                "password": superuser_password,
+                "sslmode": "disable",
+            },
+            client_params={"host": "127.0.0.1", "port": str(port), "sslmode": "disable"},
+            data_dir=data_dir,
+            root_dir=root,
+            socket_dir=sock_dir if sock_outside else None,
+            bin_dir=bin_dir,
+            run_as=run_as,
+        )
+        _RUNNING.add(cluster)
+        cluster._ensure_baseline()
+        _check_version(cluster)
+        return cluster
+    except BaseException:
+        if cluster is not None:
+            _RUNNING.discard(cluster)
+        if started:
+            with contextlib.suppress(ClusterError):
+                _run(
+                    [str(bin_dir / "pg_ctl"), "stop", "-D", str(data_dir), "-m", "immediate"],
+                    run_as=run_as,
+                    cwd=root,
+                )
+        shutil.rmtree(root, ignore_errors=True)
+        if sock_outside:
+            shutil.rmtree(sock_dir, ignore_errors=True)
+        raise
+
+
+def _write_settings(data_dir: Path, port: int, sock_dir: Path, run_as: str | None) -> None:
+    """Write the server settings to an include file, rewritten on each port attempt."""
+    settings = {**SERVER_SETTINGS, "port": str(port), "unix_socket_directories": f"'{sock_dir}'"}
+    path = data_dir / "edulink_test.conf"
+    path.write_text("".join(f"{key} = {value}\n" for key, value in settings.items()))
+    if run_as:
+        _chown(path, run_as)
+
+
+def _check_version(cluster: Cluster) -> None:
+    """Guard against a binary directory holding another major than the one asked for."""
+    with _connect(cluster.superuser_dsn()) as conn:
+        row = conn.execute("show server_version_num").fetchone()
+    actual = int(str(row[0])) // 10000 if row else 0
+    if actual != cluster.major:
+        raise ClusterError(f"asked for PostgreSQL {cluster.major}, the server is {actual}")
+
+
+def open_cluster(major: int, base_dir: Path) -> Cluster:
+    """The cluster for `major`: the server in `EDULINK_TEST_DSN` if set, else a fresh local one.
+
+    With a DSN, the server's own major is used; the caller decides what to do if it differs from
+    `major` (the conftest fixture skips).
+    """
+    dsn = os.environ.get(DSN_ENV, "").strip()
+    if dsn:
+        return Cluster.from_dsn(dsn)
+    return start_cluster(major, base_dir)
+
+
+def _stop_all() -> None:
+    """Safety net: an interrupted session must not leave postmasters or data dirs behind."""
+    for cluster in list(_RUNNING):
+        with contextlib.suppress(Exception):
+            cluster.stop()
+
+
+atexit.register(_stop_all)
