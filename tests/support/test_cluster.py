@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from .cluster import (
+from tests.support.cluster import (
     ADMIN_PASSWORD,
     AUTHENTICATOR_PASSWORD,
     EMULATION_ROLES,

@@ -1,0 +1,52 @@
+"""Deploy a recorded program onto a fresh database of a test cluster, and look at it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from tests.support.cluster import ADMIN_PASSWORD, ADMIN_ROLE, Cluster
+from tests.support.program import Recording
+from tests.support.replay import Replay, replay
+
+
+@dataclass(frozen=True)
+class Deployment:
+    cluster: Cluster
+    database: str
+    recording: Recording
+    log: Replay
+
+    def login_password(self, service: str) -> str:
+        return str(self.recording.by_name(f"{service}-login-role").inputs["password"])
+
+    def login_dsn(self, service: str, role: str) -> str:
+        return self.cluster.dsn(role, self.login_password(service), self.database)
+
+    def superuser(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.cluster.superuser_dsn(self.database), autocommit=True)
+
+    def admin_connection(self) -> dict[str, Any]:
+        return admin_connection(self.cluster, self.database)
+
+
+def admin_connection(cluster: Cluster, database: str) -> dict[str, Any]:
+    """What the dynamic resources connect with: the emulated Supabase `postgres`."""
+    return {
+        "host": cluster.host,
+        "port": cluster.port,
+        "dbname": database,
+        "user": ADMIN_ROLE,
+        "password": ADMIN_PASSWORD,
+        "sslmode": "disable",
+    }
+
+
+def deploy(cluster: Cluster, recording: Recording, seed: int | None = None) -> Deployment:
+    """Reset the cluster (roles are cluster-wide), create a database and replay onto it."""
+    cluster.reset()
+    database = cluster.create_database()
+    log = replay(recording, cluster.admin_dsn(database), admin_connection(cluster, database), seed)
+    return Deployment(cluster, database, recording, log)
