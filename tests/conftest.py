@@ -1,44 +1,57 @@
-"""Shared fixtures: real PostgreSQL servers (15 and 16) and recordings of the real program."""
+"""Shared fixtures: real PostgreSQL servers (15 and 16) emulating Supabase."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.cluster import Cluster, open_cluster, versions_to_test
-from tests.support.program import Recording, run_program
+from tests.support.cluster import DSN_ENV, Cluster, open_cluster, versions_to_test
 from tests.support.report import PROBE_COUNTS
 
+BASE_DIR_ENV = "EDULINK_PG_BASE_DIR"
+"""Optional parent directory for the clusters' files; a tmpfs (e.g. /dev/shm) is ~5x faster."""
 
 
 @pytest.fixture(scope="session", params=versions_to_test(), ids=lambda v: f"pg{v}")
 def pg_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    major = int(request.param)
-    cluster = open_cluster(major, tmp_path_factory.mktemp(f"pg{major}"))
-    try:
-        if cluster.major != major:
-            pytest.skip(f"EDULINK_TEST_DSN points at PostgreSQL {cluster.major}, not {major}")
-        yield cluster
-    finally:
-        cluster.reset() if not cluster.owns_server else cluster.stop()
+    """One server per PostgreSQL major for the whole session, or the one in EDULINK_TEST_DSN.
+
+    Roles are cluster-wide, so tests that deploy reset the server first (tests/support/deploy).
+    """
+    major: int = request.param
+    parent = os.environ.get(BASE_DIR_ENV)
+    base_dir = Path(tempfile.mkdtemp(prefix="edulink-", dir=parent)) if parent else tmp_path_factory.mktemp(f"pg{major}")
+    with open_cluster(major, base_dir) as server:  # stop(): shut down, or only reset if attached
+        if server.major != major:
+            pytest.skip(f"{DSN_ENV} points at PostgreSQL {server.major}, not {major}")
+        yield server
+    if parent:
+        base_dir.rmdir()
 
 
-_RECORDINGS: dict[str, Recording] = {}
-
-
-def recorded(stack: str) -> Recording:
-    """The real program's registrations for a stack, recorded once per session."""
-    if stack not in _RECORDINGS:
-        _RECORDINGS[stack] = run_program(stack)
-    return _RECORDINGS[stack]
+@pytest.fixture
+def database(pg_cluster: Cluster) -> Iterator[str]:
+    """A fresh database with the Supabase emulation; roles and databases are reset afterwards."""
+    pg_cluster.reset()
+    yield pg_cluster.create_database()
+    pg_cluster.reset()
 
 
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a server, so `-m "not database"` runs the rest."""
+    for item in items:
+        if "pg_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -47,4 +60,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("access matrix probes")
     for version, counts in sorted(PROBE_COUNTS.items()):
         parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-        terminalreporter.write_line(f"{version}: {sum(counts.values())} cells ({parts}); 0 disagree with the plan")
+        terminalreporter.write_line(f"{version}: {sum(counts.values())} cells probed ({parts}); 0 disagree with the plan")

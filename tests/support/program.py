@@ -191,3 +191,13 @@ class Secret:
 
     def __repr__(self) -> str:
         return "Secret([secret])"
+
+
+_RECORDINGS: dict[str, Recording] = {}
+
+
+def recorded(stack: str) -> Recording:
+    """The real program's registrations for a stack with its own config, recorded once."""
+    if stack not in _RECORDINGS:
+        _RECORDINGS[stack] = run_program(stack)
+    return _RECORDINGS[stack]
