@@ -35,8 +35,9 @@ def load_project(
         catalogue = load_catalogue(root)
     except ValidationFailed as failed:
         problems += failed.issues
-    services = catalogue.services if catalogue else {}
     try:
+        # Without a valid catalogue there is nothing to check service names against.
+        services = catalogue.services if catalogue else None
         environment = load_environment(stack, config, secret_keys, services)
     except ValidationFailed as failed:
         problems += failed.issues

@@ -42,7 +42,7 @@ def load_environment(
     stack: str,
     raw: Mapping[str, str],
     secret_keys: Collection[str],
-    services: Collection[str],
+    services: Collection[str] | None,
 ) -> Environment:
     """`raw` maps `edulink-db:<key>` to the config string; raise with every problem found."""
     file = stack_file(stack)
@@ -88,7 +88,7 @@ def load_environment(
                 f"missing secret: run `pulumi config set --secret {password_key} -s {stack}`",
             )
         )
-    if settings is not None:
+    if settings is not None and services is not None:
         for name in settings.service_limits:
             if name not in services:
                 issues.append(

@@ -135,11 +135,13 @@ def run_program(
     config: dict[str, str] | None = None,
     secret_keys: list[str] | None = None,
     program: Path = ROOT / "__main__.py",
+    recording: Recording | None = None,
 ) -> Recording:
-    """Run the program once; raises whatever the program raised (e.g. a validation error)."""
+    """Run the program once; raises whatever the program raised (e.g. a validation error),
+    after which `recording` still shows what had been registered."""
     if config is None:
         config, secret_keys = with_admin_password(stack_config(stack))
-    recording = Recording(stack)
+    recording = recording if recording is not None else Recording(stack)
     mock = _Mocks()
     pulumi.runtime.set_mocks(
         mock, project=PROJECT, stack=stack, preview=False, monitor=_RecordingMonitor(recording, mock)

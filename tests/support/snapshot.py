@@ -58,4 +58,8 @@ _QUERIES = {
 
 def snapshot(conn: psycopg.Connection[Any], roles: list[str], schemas: list[str]) -> dict[str, list[tuple[Any, ...]]]:
     params = {"roles": roles, "schemas": schemas}
-    return {name: [tuple(row) for row in conn.execute(query, params).fetchall()] for name, query in _QUERIES.items()}
+    # Sorted in Python on every column: rows equal in their ORDER BY keys may come in any order.
+    return {
+        name: sorted((tuple(row) for row in conn.execute(query, params).fetchall()), key=repr)
+        for name, query in _QUERIES.items()
+    }
