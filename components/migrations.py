@@ -41,11 +41,16 @@ def steps_from(props: dict[str, Any]) -> list[Step]:
 
 def file_list(steps: list[Step]) -> list[str]:
     """What a reviewer reads in the preview diff: one line per file with its checksum."""
-    return [f"{s.file_name} sha256:{s.checksum[:16]}" for s in sorted(steps, key=lambda s: s.version)]
+    return [
+        f"{s.file_name} sha256:{s.checksum[:16]}" for s in sorted(steps, key=lambda s: s.version)
+    ]
 
 
 def _outputs(props: dict[str, Any], history: list[Applied]) -> dict[str, Any]:
-    return {**props, "applied": [f"{a.version:04d}_{a.name}.sql sha256:{a.checksum[:16]}" for a in history]}
+    return {
+        **props,
+        "applied": [f"{a.version:04d}_{a.name}.sql sha256:{a.checksum[:16]}" for a in history],
+    }
 
 
 class MigrationsProvider(ResourceProvider):
@@ -83,7 +88,9 @@ class MigrationsProvider(ResourceProvider):
         return UpdateResult(_outputs(news, self._apply(news)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        history = read_history(ConnectionSettings.from_mapping(props["connection"]), props["schema"])
+        history = read_history(
+            ConnectionSettings.from_mapping(props["connection"]), props["schema"]
+        )
         return ReadResult(id_, _outputs(props, history or []))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -129,4 +136,6 @@ class ServiceMigrations(Resource, module="edulink-db", name="ServiceMigrations")
             "applied": None,
         }
         secret = pulumi.ResourceOptions(additional_secret_outputs=["connection"])
-        super().__init__(MigrationsProvider(), resource_name, props, pulumi.ResourceOptions.merge(secret, opts))
+        super().__init__(
+            MigrationsProvider(), resource_name, props, pulumi.ResourceOptions.merge(secret, opts)
+        )

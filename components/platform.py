@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -12,7 +12,7 @@ import pulumi_random as random
 
 from components.local_database import LocalSupabaseDatabase
 from components.service_database import ServiceDatabase, ServiceDatabaseArgs, SharedResources
-from edulink_db.endpoints import connection_url, django_database, endpoints
+from edulink_db.endpoints import Endpoint, connection_url, django_database, endpoints
 from edulink_db.environment.model import StackSettings
 from edulink_db.plan.model import AccessPlan, ServicePlan
 
@@ -26,7 +26,9 @@ class DatabasePlatformArgs:
 
 
 class DatabasePlatform(pulumi.ComponentResource):
-    def __init__(self, name: str, args: DatabasePlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: DatabasePlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("edulink-db:index:DatabasePlatform", name, None, opts)
         settings, plan = args.settings, args.plan
         password, host, port, sslmode, ready = self._target(name, args)
@@ -43,17 +45,19 @@ class DatabasePlatform(pulumi.ComponentResource):
             connect_timeout=15,
             opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
-        connection = pulumi.Output.secret(
-            pulumi.Output.all(password=password).apply(
-                lambda values: {
-                    "host": host,
-                    "port": port,
-                    "dbname": plan.database,
-                    "user": plan.admin_role,
-                    "password": values["password"],
-                    "sslmode": sslmode,
-                }
-            )
+
+        def admin_connection(secret: str) -> dict[str, Any]:
+            return {
+                "host": host,
+                "port": port,
+                "dbname": plan.database,
+                "user": plan.admin_role,
+                "password": secret,
+                "sslmode": sslmode,
+            }
+
+        connection: pulumi.Output[dict[str, Any]] = pulumi.Output.secret(
+            pulumi.Output.from_input(password).apply(admin_connection)
         )
         shared = SharedResources()
         self.services: dict[str, ServiceDatabase] = {}
@@ -69,7 +73,9 @@ class DatabasePlatform(pulumi.ComponentResource):
                     connection=connection,
                     shared=shared,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, providers=[self.provider], depends_on=ready),
+                opts=pulumi.ResourceOptions(
+                    parent=self, providers=[self.provider], depends_on=ready
+                ),
             )
         self.outputs = {
             service.name: _outputs(settings, plan, service, self.services[service.name].password)
@@ -87,12 +93,24 @@ class DatabasePlatform(pulumi.ComponentResource):
             return args.admin_password, target.host, target.port, target.sslmode, []
         assert settings.local_database is not None
         generated = random.RandomPassword(
-            f"{name}-local-admin-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-local-admin-password",
+            length=32,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         local = LocalSupabaseDatabase(
-            f"{name}-local", settings.local_database, generated.result, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-local",
+            settings.local_database,
+            generated.result,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        return generated.result, "localhost", settings.local_database.port, "disable", [local.container]
+        return (
+            generated.result,
+            "localhost",
+            settings.local_database.port,
+            "disable",
+            [local.container],
+        )
 
 
 def _outputs(
@@ -104,10 +122,10 @@ def _outputs(
     def secret(render: Callable[[str], Any]) -> pulumi.Output[Any]:
         return pulumi.Output.secret(password.apply(render))
 
-    urls = {
-        f"{kind}_url": secret(lambda pw, e=e: connection_url(e, pw, plan.database))
-        for kind, e in ends.items()
-    }
+    def url(endpoint: Endpoint) -> pulumi.Output[Any]:
+        return secret(lambda pw: connection_url(endpoint, pw, plan.database))
+
+    urls = {f"{kind}_url": url(endpoint) for kind, endpoint in ends.items()}
     django = secret(
         lambda pw: django_database(ends["transaction"], pw, plan.database, service.schema.name)
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +31,7 @@ class ServiceDatabaseArgs:
     admin_role: str
     protect: bool
     disposable: bool
-    connection: pulumi.Input[Mapping[str, Any]]
+    connection: pulumi.Output[dict[str, Any]]
     shared: SharedResources
 
 
@@ -40,11 +39,15 @@ class ServiceDatabase(pulumi.ComponentResource):
     login_role: pulumi.Output[str]
     password: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ServiceDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ServiceDatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("edulink-db:index:ServiceDatabase", name, None, opts)
         self._args = args
         plan = args.plan
-        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+        keep = pulumi.ResourceOptions(
+            parent=self, protect=args.protect, retain_on_delete=args.protect
+        )
         child = pulumi.ResourceOptions(parent=self)
 
         self.group = self._role(plan.group, f"{plan.name}-group-role", None, keep)
@@ -81,7 +84,9 @@ class ServiceDatabase(pulumi.ComponentResource):
             database=args.database,
             owner=self.group.name,
             drop_cascade=False,
-            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[self.admin_membership])),
+            opts=pulumi.ResourceOptions.merge(
+                keep, pulumi.ResourceOptions(depends_on=[self.admin_membership])
+            ),
         )
         args.shared.schemas[plan.name] = self.schema
         self.default_privileges = [self._default_privilege(d) for d in plan.default_privileges]
@@ -111,7 +116,11 @@ class ServiceDatabase(pulumi.ComponentResource):
         self.register_outputs({"login_role": self.login_role, "schema": self.schema.name})
 
     def _role(
-        self, role: RolePlan, resource_name: str, password: pulumi.Input[str] | None, opts: pulumi.ResourceOptions
+        self,
+        role: RolePlan,
+        resource_name: str,
+        password: pulumi.Input[str] | None,
+        opts: pulumi.ResourceOptions,
     ) -> postgresql.Role:
         # Every flag is passed explicitly and never changes after create: a non-superuser
         # admin cannot ALTER ROLE ... NOSUPERUSER/NOBYPASSRLS/NOREPLICATION (pitfall P2).

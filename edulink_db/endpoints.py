@@ -25,7 +25,9 @@ def endpoints(settings: StackSettings, login_role: str) -> dict[str, Endpoint]:
     """`direct`, `session` and `transaction`; without a pooler (a local dev database) the
     pooled entries fall back to the direct connection, which is what a local run has."""
     if settings.target is not None:
-        direct = Endpoint(settings.target.host, settings.target.port, login_role, settings.target.sslmode)
+        direct = Endpoint(
+            settings.target.host, settings.target.port, login_role, settings.target.sslmode
+        )
     else:
         assert settings.local_database is not None
         direct = Endpoint("localhost", settings.local_database.port, login_role, "disable")
@@ -48,7 +50,9 @@ def connection_url(endpoint: Endpoint, password: str, database: str) -> str:
     )
 
 
-def django_database(endpoint: Endpoint, password: str, database: str, schema: str) -> dict[str, Any]:
+def django_database(
+    endpoint: Endpoint, password: str, database: str, schema: str
+) -> dict[str, Any]:
     """A Django `DATABASES` entry that works through Supavisor's transaction pooler.
 
     The original design's `OPTIONS: {'search_path': ...}` is not a libpq option; `options`

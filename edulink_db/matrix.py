@@ -59,7 +59,9 @@ def _cells(service: ServicePlan, owner: ServicePlan, shape: SchemaShape) -> Iter
             else:
                 granted.update((grant.table, c, privilege) for c in grant.columns)
     for privilege in SCHEMA_PRIVILEGES:
-        yield Cell(service.name, schema, None, None, privilege, own or (None, None, privilege) in granted)
+        yield Cell(
+            service.name, schema, None, None, privilege, own or (None, None, privilege) in granted
+        )
     for table in shape.tables.values():
         for privilege in TABLE_PRIVILEGES:
             yield Cell(service.name, schema, table.name, None, privilege, own)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from edulink_db.catalogue.load import LoadedCatalogue, load_catalogue
 from edulink_db.environment.load import Environment, load_environment
+from edulink_db.errors import Issue, ValidationFailed
 from edulink_db.plan.compile import compile_plan
 from edulink_db.plan.model import AccessPlan
 
@@ -27,9 +28,7 @@ def load_project(
     root: Path, stack: str, config: Mapping[str, str], secret_keys: Collection[str]
 ) -> Project:
     """Raise ValidationFailed with the problems of both inputs when either is bad."""
-    from edulink_db.errors import ValidationFailed
-
-    problems = []
+    problems: list[Issue] = []
     catalogue = environment = None
     try:
         catalogue = load_catalogue(root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from edulink_db.errors import Issue
 from edulink_db.identifiers import IDENTIFIER_PATTERN
@@ -25,7 +26,7 @@ def pydantic_issues(error: ValidationError, locate: Callable[[PathKey, str], Iss
     return issues
 
 
-def _message(detail: dict[str, object]) -> str:
+def _message(detail: ErrorDetails) -> str:
     kind = detail["type"]
     if kind == "string_pattern_mismatch":
         return f"{detail['input']!r} is not a valid identifier (must match {IDENTIFIER_PATTERN})"

@@ -18,14 +18,20 @@ BASE_DIR_ENV = "EDULINK_PG_BASE_DIR"
 
 
 @pytest.fixture(scope="session", params=versions_to_test(), ids=lambda v: f"pg{v}")
-def pg_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def pg_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
     """One server per PostgreSQL major for the whole session, or the one in EDULINK_TEST_DSN.
 
     Roles are cluster-wide, so tests that deploy reset the server first (tests/support/deploy).
     """
     major: int = request.param
     parent = os.environ.get(BASE_DIR_ENV)
-    base_dir = Path(tempfile.mkdtemp(prefix="edulink-", dir=parent)) if parent else tmp_path_factory.mktemp(f"pg{major}")
+    base_dir = (
+        Path(tempfile.mkdtemp(prefix="edulink-", dir=parent))
+        if parent
+        else tmp_path_factory.mktemp(f"pg{major}")
+    )
     with open_cluster(major, base_dir) as server:  # stop(): shut down, or only reset if attached
         if server.major != major:
             pytest.skip(f"{DSN_ENV} points at PostgreSQL {server.major}, not {major}")
@@ -60,4 +66,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("access matrix probes")
     for version, counts in sorted(PROBE_COUNTS.items()):
         parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-        terminalreporter.write_line(f"{version}: {sum(counts.values())} cells probed ({parts}); 0 disagree with the plan")
+        terminalreporter.write_line(
+            f"{version}: {sum(counts.values())} cells probed ({parts}); 0 disagree with the plan"
+        )

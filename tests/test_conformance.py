@@ -20,7 +20,6 @@ from tests.support.program import recorded, stack_config, with_admin_password
 from tests.support.report import PROBE_COUNTS
 
 
-
 @pytest.fixture(scope="module")
 def project(project_root: Path) -> Project:
     config, secret = with_admin_password(stack_config("prod"))
@@ -77,7 +76,9 @@ def test_a_manual_grant_makes_the_probes_fail(prod: Deployment, project: Project
         try:
             report = run_probes(prod, project)
         finally:
-            conn.execute("REVOKE SELECT (password_hash) ON auth_schema.users FROM user_service_role")
+            conn.execute(
+                "REVOKE SELECT (password_hash) ON auth_schema.users FROM user_service_role"
+            )
     assert any('"password_hash"' in m and m.startswith("user:") for m in report.mismatches)
 
 
@@ -105,7 +106,9 @@ def test_roles_have_exactly_the_planned_attributes(prod: Deployment, project: Pr
                 assert set(row[8]) == expected, role.name
 
 
-def test_a_login_session_acts_as_its_group_with_pinned_settings(prod: Deployment, project: Project) -> None:
+def test_a_login_session_acts_as_its_group_with_pinned_settings(
+    prod: Deployment, project: Project
+) -> None:
     """Defect 5: services log in, and their search_path and timeouts are pinned on the role,
     so they hold through a transaction pooler that drops session SETs."""
     for service in project.plan.services:
@@ -199,7 +202,9 @@ def later_objects(prod: Deployment, project: Project) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("later_objects")
-def test_objects_created_later_belong_to_the_group_and_stay_private(prod: Deployment, project: Project) -> None:
+def test_objects_created_later_belong_to_the_group_and_stay_private(
+    prod: Deployment, project: Project
+) -> None:
     """Defect 4: a table made later is the service's own (owned by its group, full DML) and
     nobody else's: no default privilege hands it to another service, and PUBLIC gets no
     EXECUTE on new functions nor USAGE on new types."""
@@ -228,15 +233,21 @@ def test_objects_created_later_belong_to_the_group_and_stay_private(prod: Deploy
         assert sqlstate_of(conn, statement) == "42501"
 
 
-def test_defect_2_a_table_grant_without_schema_usage_is_useless(prod: Deployment, project: Project) -> None:
+def test_defect_2_a_table_grant_without_schema_usage_is_useless(
+    prod: Deployment, project: Project
+) -> None:
     """The seed granted SELECT on auth_schema.users without USAGE on auth_schema."""
     with prod.superuser() as conn:
         conn.execute("CREATE ROLE seed_user_service LOGIN PASSWORD 'seed-pw'")
         conn.execute("GRANT SELECT ON auth_schema.users TO seed_user_service")
     try:
         dsn = prod.cluster.dsn("seed_user_service", "seed-pw", prod.database)
-        with psycopg.connect(dsn, autocommit=True) as seed, pytest.raises(
-            psycopg.errors.InsufficientPrivilege, match="permission denied for schema auth_schema"
+        with (
+            psycopg.connect(dsn, autocommit=True) as seed,
+            pytest.raises(
+                psycopg.errors.InsufficientPrivilege,
+                match="permission denied for schema auth_schema",
+            ),
         ):
             seed.execute("SELECT email FROM auth_schema.users")
     finally:
@@ -247,7 +258,9 @@ def test_defect_2_a_table_grant_without_schema_usage_is_useless(prod: Deployment
         assert conn.execute("SELECT count(email) FROM auth_schema.users").fetchone() == (0,)
 
 
-def test_defect_3_cross_schema_foreign_keys_exist_where_declared_only(prod: Deployment, project: Project) -> None:
+def test_defect_3_cross_schema_foreign_keys_exist_where_declared_only(
+    prod: Deployment, project: Project
+) -> None:
     """The seed's FKs lacked USAGE and REFERENCES; ours were created by the migrations, as the
     owning group, exactly where the catalogue declares `references`."""
     schemas = {s.schema.name: s.name for s in project.plan.services}
@@ -266,13 +279,13 @@ def test_defect_3_cross_schema_foreign_keys_exist_where_declared_only(prod: Depl
     }
     assert found == declared
     with login(prod, project, "notification") as conn:  # reads user_profiles, no references
-        statement = (
-            "CREATE TABLE notification_schema.probe (p uuid REFERENCES user_schema.user_profiles (id))"
-        )
+        statement = "CREATE TABLE notification_schema.probe (p uuid REFERENCES user_schema.user_profiles (id))"
         assert sqlstate_of(conn, statement) == "42501"
 
 
-def test_defect_8_secret_columns_are_never_readable_across_services(prod: Deployment, project: Project) -> None:
+def test_defect_8_secret_columns_are_never_readable_across_services(
+    prod: Deployment, project: Project
+) -> None:
     with login(prod, project, "user") as conn:
         assert sqlstate_of(conn, "SELECT id, email, is_active FROM auth_schema.users") is None
         assert sqlstate_of(conn, "SELECT password_hash FROM auth_schema.users") == "42501"
@@ -284,7 +297,11 @@ def test_defect_8_secret_columns_are_never_readable_across_services(prod: Deploy
                     if reader.name == service.name:
                         continue
                     with login(prod, project, reader.name) as conn:
-                        statement = sql.SQL("SELECT {} FROM {}").format(
-                            sql.Identifier(column), sql.Identifier(service.schema_name, name)
-                        ).as_string(conn)
+                        statement = (
+                            sql.SQL("SELECT {} FROM {}")
+                            .format(
+                                sql.Identifier(column), sql.Identifier(service.schema_name, name)
+                            )
+                            .as_string(conn)
+                        )
                         assert sqlstate_of(conn, statement) == "42501", (reader.name, statement)

@@ -46,7 +46,9 @@ def test_components_and_names(stack: str) -> None:
     services = recording.of_type("edulink-db:index:ServiceDatabase")
     assert sorted(s.name for s in services) == sorted(SERVICES)
     roles = sorted(r.inputs["name"] for r in recording.of_type(ROLE))
-    assert roles == sorted([f"{s}_service" for s in SERVICES] + [f"{s}_service_role" for s in SERVICES])
+    assert roles == sorted(
+        [f"{s}_service" for s in SERVICES] + [f"{s}_service_role" for s in SERVICES]
+    )
     schemas = sorted(r.inputs["name"] for r in recording.of_type(SCHEMA))
     assert schemas == sorted(f"{s}_schema" for s in SERVICES)
     for resource in recording.resources:
@@ -61,7 +63,13 @@ def test_components_and_names(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_roles_never_carry_dangerous_attributes(stack: str) -> None:
     for role in recorded(stack).of_type(ROLE):
-        for flag in ("superuser", "createDatabase", "createRole", "replication", "bypassRowLevelSecurity"):
+        for flag in (
+            "superuser",
+            "createDatabase",
+            "createRole",
+            "replication",
+            "bypassRowLevelSecurity",
+        ):
             assert role.inputs[flag] is False, (role.name, flag)
         assert role.inputs.get("roles", []) == []  # memberships are GrantRole resources
         if role.inputs["login"]:
@@ -69,14 +77,18 @@ def test_roles_never_carry_dangerous_attributes(stack: str) -> None:
             assert role.inputs["connectionLimit"] > 0
             assert role.inputs["statementTimeout"] > 0
             assert role.inputs["assumeRole"] == role.inputs["name"] + "_role"
-            assert role.inputs["searchPaths"] == [role.inputs["name"].removesuffix("_service") + "_schema"]
+            assert role.inputs["searchPaths"] == [
+                role.inputs["name"].removesuffix("_service") + "_schema"
+            ]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_protection_follows_the_stack(stack: str) -> None:
     recording = recorded(stack)
     protected = stack != "dev"
-    for resource in recording.of_type(SCHEMA) + recording.of_type(MIGRATIONS) + recording.of_type(ROLE):
+    for resource in (
+        recording.of_type(SCHEMA) + recording.of_type(MIGRATIONS) + recording.of_type(ROLE)
+    ):
         assert resource.protect is protected, resource.name
         assert resource.retain_on_delete is protected, resource.name
     for migrations in recording.of_type(MIGRATIONS):
@@ -97,7 +109,11 @@ def test_grants_on_one_object_are_chained() -> None:
     by_urn = recording.by_urn()
     for grant in grants:
         key = (grant.inputs["schema"], tuple(grant.inputs.get("objects", [])))
-        same = [g for g in grants if g is not grant and (g.inputs["schema"], tuple(g.inputs.get("objects", []))) == key]
+        same = [
+            g
+            for g in grants
+            if g is not grant and (g.inputs["schema"], tuple(g.inputs.get("objects", []))) == key
+        ]
         for other in same:
             # one of any two grants on the same object waits, directly or through the chain
             assert _reaches(by_urn, grant.urn, other.urn) or _reaches(by_urn, other.urn, grant.urn)
@@ -121,15 +137,25 @@ def test_migrations_wait_for_what_their_foreign_keys_need() -> None:
     by_urn = recording.by_urn()
     user = recording.by_name("user-migrations")
     needs = {by_urn[d].name for d in user.dependencies}
-    assert {"auth-migrations", "institution-migrations", "user-references-auth_schema-users", "user-usage-auth_schema"} <= needs
+    assert {
+        "auth-migrations",
+        "institution-migrations",
+        "user-references-auth_schema-users",
+        "user-usage-auth_schema",
+    } <= needs
     assert "connection" in user.secret_inputs
-    assert user.inputs["files"] == [f for f in user.inputs["files"] if f.startswith("0001_baseline.sql sha256:")]
+    assert user.inputs["files"] == [
+        f for f in user.inputs["files"] if f.startswith("0001_baseline.sql sha256:")
+    ]
 
 
 def test_dev_starts_its_own_database_and_waits_for_it() -> None:
     recording = recorded("dev")
     [container] = recording.of_type("docker:index/container:Container")
-    assert container.inputs["wait"] is True and container.inputs["healthcheck"]["tests"][1] == "pg_isready"
+    assert (
+        container.inputs["wait"] is True
+        and container.inputs["healthcheck"]["tests"][1] == "pg_isready"
+    )
     [provider] = recording.of_type(PROVIDER)
     assert container.urn in provider.dependencies
     assert recording.of_type("docker:index/remoteImage:RemoteImage")
@@ -161,7 +187,11 @@ def test_django_entry_goes_through_the_transaction_pooler() -> None:
         "PORT": "6543",
         "CONN_MAX_AGE": 0,
         "DISABLE_SERVER_SIDE_CURSORS": True,
-        "OPTIONS": {"sslmode": "require", "options": "-c search_path=user_schema", "prepare_threshold": None},
+        "OPTIONS": {
+            "sslmode": "require",
+            "options": "-c search_path=user_schema",
+            "prepare_threshold": None,
+        },
     }
     urls = recorded("prod").outputs["user"]
     assert urls["direct_url"].value.startswith("postgresql://user_service:")
@@ -178,7 +208,9 @@ def project_copy(tmp_path: Path, project_root: Path) -> Path:
     return tmp_path
 
 
-def _run_failing(project: Path, stack: str, config: dict[str, str], secret: list[str]) -> tuple[str, Recording]:
+def _run_failing(
+    project: Path, stack: str, config: dict[str, str], secret: list[str]
+) -> tuple[str, Recording]:
     recording = Recording(stack)
     with pytest.raises(Exception) as failure:
         run_program(stack, config, secret, program=project / "__main__.py", recording=recording)
@@ -193,8 +225,14 @@ def test_a_bad_catalogue_registers_nothing_and_lists_every_problem(project_copy:
     config, secret = with_admin_password(stack_config("prod"))
     message, recording = _run_failing(project_copy, "prod", config, secret)
     assert "2 problem(s) found, nothing was applied" in message
-    assert "catalogue.yaml:46:30: services.user.reads[0].columns[2]: auth_schema.users.password_hash is secret to auth" in message
-    assert "catalogue.yaml:46:23: services.user.reads[0].columns[1]: unknown column auth_schema.users.emial; known: id, email" in message
+    assert (
+        "catalogue.yaml:46:30: services.user.reads[0].columns[2]: auth_schema.users.password_hash is secret to auth"
+        in message
+    )
+    assert (
+        "catalogue.yaml:46:23: services.user.reads[0].columns[1]: unknown column auth_schema.users.emial; known: id, email"
+        in message
+    )
     assert [r for r in recording.resources if not r.type.startswith("pulumi:pulumi:")] == []
 
 

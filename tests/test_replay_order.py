@@ -17,12 +17,12 @@ from tests.support.snapshot import snapshot
 SEEDS = (11, 23, 97)
 
 
-def _state(pg_cluster: Cluster, stack: str, seed: int | None) -> dict[str, list[tuple[object, ...]]]:
+def _state(
+    pg_cluster: Cluster, stack: str, seed: int | None
+) -> dict[str, list[tuple[object, ...]]]:
     recording = recorded(stack)
     deployment = deploy(pg_cluster, recording, seed)
-    roles = sorted(
-        str(r.inputs["name"]) for r in recording.of_type("postgresql:index/role:Role")
-    )
+    roles = sorted(str(r.inputs["name"]) for r in recording.of_type("postgresql:index/role:Role"))
     schemas = sorted(
         str(r.inputs["name"]) for r in recording.of_type("postgresql:index/schema:Schema")
     )

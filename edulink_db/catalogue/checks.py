@@ -142,6 +142,7 @@ def check_reads(
                     f"{read.service}.{read.table} is read twice; merge the entries",
                 )
             seen.add((read.service, read.table))
+            qualified = f"{producer.schema_name}.{read.table}"
             spec = producer.tables.get(read.table)
             table = (
                 shapes[producer.name].tables.get(read.table) if producer.name in shapes else None
@@ -165,7 +166,7 @@ def check_reads(
                     elif column in spec.secret_columns:
                         yield source.issue(
                             where,
-                            f"{producer.schema_name}.{read.table}.{column} is secret to {producer.name}",
+                            f"{qualified}.{column} is secret to {producer.name}",
                         )
             if read.columns is not None and not read.columns:
                 yield source.issue(
@@ -216,6 +217,7 @@ def check_foreign_keys(
                 where = fk.file.rsplit(":", 1)
                 file, line = where[0], int(where[1])
                 label = f"{table.name}({', '.join(fk.columns)})"
+                target_name = f"{fk.ref_schema}.{fk.ref_table}"
                 if not table.is_indexed(fk.columns):
                     yield Issue(
                         file, "", f"foreign key {label} has no index leading with its columns", line
@@ -225,7 +227,7 @@ def check_foreign_keys(
                     yield Issue(
                         file,
                         "",
-                        f"foreign key {label} points outside the service schemas: {fk.ref_schema}.{fk.ref_table}",
+                        f"foreign key {label} points outside the service schemas: {target_name}",
                         line,
                     )
                     continue
@@ -236,7 +238,7 @@ def check_foreign_keys(
                     yield Issue(
                         file,
                         "",
-                        f"foreign key {label} points at unknown table {fk.ref_schema}.{fk.ref_table}",
+                        f"foreign key {label} points at unknown table {target_name}",
                         line,
                     )
                     continue
@@ -246,7 +248,7 @@ def check_foreign_keys(
                     yield Issue(
                         file,
                         "",
-                        f"foreign key {label} points at unknown column(s) {missing} of {fk.ref_schema}.{fk.ref_table}",
+                        f"foreign key {label} points at unknown columns {missing} of {target_name}",
                         line,
                     )
                 if producer.name == service.name:
@@ -262,7 +264,7 @@ def check_foreign_keys(
                     yield Issue(
                         file,
                         "",
-                        f"foreign key {label} references {fk.ref_schema}.{fk.ref_table}({', '.join(undeclared)}) "
+                        f"foreign key {label} references {target_name}({', '.join(undeclared)}) "
                         f"but services.{service.name}.reads declares no such references",
                         line,
                     )

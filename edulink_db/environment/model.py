@@ -88,7 +88,8 @@ class StackSettings(_Config):
             and self.target.sslmode not in STRICT_SSL_MODES
         ):
             problems.append(
-                f"a protected stack needs target.sslmode require or stricter, not {self.target.sslmode}"
+                "a protected stack needs target.sslmode require or stricter, "
+                f"not {self.target.sslmode}"
             )
         if problems:
             raise ValueError("; ".join(problems))

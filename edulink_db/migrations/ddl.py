@@ -142,12 +142,15 @@ class _Reader:
     def _issue(self, message: str) -> None:
         self.issues.append(Issue(self.file, "", message, self.line))
 
-    def _table(self, relation: ast.RangeVar, *, create: bool = False) -> Table | None:
+    def _table(self, relation: ast.RangeVar | None, *, create: bool = False) -> Table | None:
+        if relation is None or relation.relname is None:
+            return None
         schema = relation.schemaname or self.shape.schema
         if schema != self.shape.schema:
             verb = "creates" if create else "alters"
             self._issue(
-                f"{verb} {schema}.{relation.relname}: a migration may only change its own schema {self.shape.schema}"
+                f"{verb} {schema}.{relation.relname}: a migration may only change "
+                f"its own schema {self.shape.schema}"
             )
             return None
         if create:
@@ -156,10 +159,10 @@ class _Reader:
             table = Table(schema, relation.relname)
             self.shape.tables[relation.relname] = table
             return table
-        table = self.shape.tables.get(relation.relname)
-        if table is None:
+        existing = self.shape.tables.get(relation.relname)
+        if existing is None:
             self._issue(f"table {schema}.{relation.relname} is not created by an earlier migration")
-        return table
+        return existing
 
     def _CreateStmt(self, stmt: ast.CreateStmt) -> None:
         table = self._table(stmt.relation, create=True)
@@ -172,11 +175,12 @@ class _Reader:
                 self._add_constraint(table, element, ())
 
     def _add_column(self, table: Table, column: ast.ColumnDef) -> None:
-        if column.colname in table.columns:
-            self._issue(f"column {table.name}.{column.colname} is defined twice")
-        table.columns.append(column.colname)
+        name = column.colname or ""
+        if name in table.columns:
+            self._issue(f"column {table.name}.{name} is defined twice")
+        table.columns.append(name)
         for constraint in column.constraints or ():
-            self._add_constraint(table, constraint, (column.colname,))
+            self._add_constraint(table, constraint, (name,))
 
     def _add_constraint(
         self, table: Table, constraint: ast.Constraint, column: tuple[str, ...]
@@ -190,13 +194,14 @@ class _Reader:
         elif constraint.contype == ConstrType.CONSTR_FOREIGN:
             columns = tuple(k.sval for k in constraint.fk_attrs or ()) or column
             target = constraint.pktable
+            assert target is not None and target.relname is not None
             table.foreign_keys.append(
                 ForeignKey(
                     columns=columns,
                     ref_schema=target.schemaname or self.shape.schema,
                     ref_table=target.relname,
                     ref_columns=tuple(k.sval for k in constraint.pk_attrs or ()),
-                    on_delete=ON_DELETE.get(constraint.fk_del_action, "NO ACTION"),
+                    on_delete=ON_DELETE.get(constraint.fk_del_action or "a", "NO ACTION"),
                     file=f"{self.file}:{self.line}",
                 )
             )
@@ -236,7 +241,7 @@ class _Reader:
         if stmt.renameType not in (ObjectType.OBJECT_COLUMN, ObjectType.OBJECT_TABLE):
             return
         table = self._table(stmt.relation)
-        if table is None:
+        if table is None or stmt.newname is None:
             return
         if stmt.renameType == ObjectType.OBJECT_TABLE:
             del self.shape.tables[table.name]

@@ -81,7 +81,8 @@ def ensure_unchanged(service: str, history: dict[int, Applied], steps: Sequence[
         if applied and applied.checksum != step.checksum:
             raise MigrationError(
                 f"migrations/{service}/{step.file_name} was changed after it was applied "
-                f"(checksum {applied.checksum[:12]} in the database, {step.checksum[:12]} on disk); "
+                f"(checksum {applied.checksum[:12]} in the database, "
+                f"{step.checksum[:12]} on disk); "
                 "restore it and add a new migration instead"
             )
 
@@ -101,7 +102,9 @@ def _locked_history(conn: psycopg.Connection[Any], schema: str, role: str) -> di
         ).format(sql.Identifier(schema, HISTORY_TABLE))
     )
     rows = conn.execute(
-        sql.SQL("SELECT version, name, checksum FROM {}").format(sql.Identifier(schema, HISTORY_TABLE))
+        sql.SQL("SELECT version, name, checksum FROM {}").format(
+            sql.Identifier(schema, HISTORY_TABLE)
+        )
     ).fetchall()
     return {row[0]: Applied(*row) for row in rows}
 
@@ -144,9 +147,12 @@ def drop_service_tables(settings: ConnectionSettings, schema: str, role: str) ->
         tables = [
             row[0]
             for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (schema,)
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename",
+                (schema,),
             ).fetchall()
         ]
         for table in tables:
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(schema, table)))
+            conn.execute(
+                sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(schema, table))
+            )
         return tables

@@ -28,7 +28,10 @@ class ProbeReport:
     def count(self) -> Counter[str]:
         counts: Counter[str] = Counter()
         for cell, outcome in self.results:
-            counts[("allowed" if cell.allowed else "denied") + ("" if outcome == "probed" else f" ({outcome})")] += 1
+            counts[
+                ("allowed" if cell.allowed else "denied")
+                + ("" if outcome == "probed" else f" ({outcome})")
+            ] += 1
         return counts
 
 
@@ -39,7 +42,9 @@ class ColumnInfo:
     unique: bool  # a single-column PRIMARY KEY or UNIQUE index: a foreign key may point here
 
 
-def column_info(superuser_conn: psycopg.Connection[Any], schemas: Iterable[str]) -> dict[tuple[str, str, str], ColumnInfo]:
+def column_info(
+    superuser_conn: psycopg.Connection[Any], schemas: Iterable[str]
+) -> dict[tuple[str, str, str], ColumnInfo]:
     rows = superuser_conn.execute(
         """
         SELECT n.nspname, c.relname, a.attname, c.oid::int, format_type(a.atttypid, a.atttypmod),
@@ -78,7 +83,9 @@ def _statement(
 ) -> sql.Composable | None:
     if cell.table is None:
         if cell.privilege == "CREATE":
-            return sql.SQL("CREATE TABLE {} (id int)").format(sql.Identifier(cell.schema, f"edulink_probe_{number}"))
+            return sql.SQL("CREATE TABLE {} (id int)").format(
+                sql.Identifier(cell.schema, f"edulink_probe_{number}")
+            )
         # USAGE: resolving anything in the schema needs it; a table's row type needs nothing else.
         any_table = next(t for (s, t, _c) in columns if s == cell.schema)
         return sql.SQL("SELECT NULL::{}").format(sql.Identifier(cell.schema, any_table))
@@ -134,7 +141,8 @@ def _catalog_check(
     assert cell.table is not None and cell.column is not None
     oid = columns[(cell.schema, cell.table, cell.column)].table_oid
     row = conn.execute(
-        "SELECT has_column_privilege(current_user, %s::oid, %s, %s)", (oid, cell.column, cell.privilege)
+        "SELECT has_column_privilege(current_user, %s::oid, %s, %s)",
+        (oid, cell.column, cell.privilege),
     ).fetchone()
     report.results.append((cell, "catalog"))
     if bool(row and row[0]) != cell.allowed:

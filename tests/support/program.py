@@ -18,8 +18,8 @@ from typing import Any
 import pulumi
 import yaml
 from google.protobuf import json_format
-from pulumi.runtime import mocks, rpc
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, rpc
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "edulink-db"
@@ -76,7 +76,7 @@ class _RecordingMonitor(mocks.MockMonitor):
         super().__init__(mock)
         self.recording = recording
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if any(r.urn == response.urn for r in self.recording.resources):
             raise AssertionError(f"duplicate URN {response.urn}")
@@ -144,7 +144,11 @@ def run_program(
     recording = recording if recording is not None else Recording(stack)
     mock = _Mocks()
     pulumi.runtime.set_mocks(
-        mock, project=PROJECT, stack=stack, preview=False, monitor=_RecordingMonitor(recording, mock)
+        mock,
+        project=PROJECT,
+        stack=stack,
+        preview=False,
+        monitor=_RecordingMonitor(recording, mock),
     )
     runtime_config.set_all_config(config, secret_keys or [])
     try:

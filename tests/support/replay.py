@@ -117,7 +117,9 @@ class _Executor:
     conn: psycopg.Connection[Any]
     log: Replay
 
-    def run(self, statement: sql.Composable, params: tuple[Any, ...] | None = None, redact: bool = False) -> list[Any]:
+    def run(
+        self, statement: sql.Composable, params: tuple[Any, ...] | None = None, redact: bool = False
+    ) -> list[Any]:
         text = statement.as_string(self.conn)
         self.log.statements.append("<redacted: carries a password>" if redact else text)
         cursor = self.conn.execute(statement, params)
@@ -130,7 +132,10 @@ class _Executor:
     def lock_role(self, role: str) -> None:
         """pgLockRole: the role and every member of it, transaction-scoped."""
         self.run(sql.SQL("SET statement_timeout = 0"))
-        self.run(sql.SQL("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_roles WHERE rolname = %s"), (role,))
+        self.run(
+            sql.SQL("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_roles WHERE rolname = %s"),
+            (role,),
+        )
         self.run(
             sql.SQL(
                 "SELECT pg_advisory_xact_lock(member::bigint) FROM pg_auth_members m"
@@ -149,17 +154,25 @@ class _Executor:
         revoked: list[str] = []
         for role in dict.fromkeys(roles):
             # grantRoleMembership/revokeRoleMembership return early when role == member.
-            if role == admin or self.value("SELECT rolsuper FROM pg_roles WHERE rolname = %s", role):
+            if role == admin or self.value(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = %s", role
+            ):
                 continue
             if self._is_member(role, admin):
-                self.run(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(admin), sql.Identifier(role)))
+                self.run(
+                    sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(admin), sql.Identifier(role))
+                )
                 revoked.append(role)
             if not self._is_member(admin, role):
-                self.run(sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(admin)))
+                self.run(
+                    sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(admin))
+                )
                 granted.append(role)
         body()
         for role in granted:
-            self.run(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(role), sql.Identifier(admin)))
+            self.run(
+                sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(role), sql.Identifier(admin))
+            )
         for role in revoked:
             self.run(sql.SQL("GRANT {} TO {}").format(sql.Identifier(admin), sql.Identifier(role)))
 
@@ -172,7 +185,9 @@ class _Executor:
         condition = " AND m.set_option" if has_set else ""
         query = (
             "SELECT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
-            " JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s AND g.rolname = %s" + condition + ")"
+            " JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s AND g.rolname = %s"
+            + condition
+            + ")"
         )
         return bool(self.value(query, member, group))
 
@@ -190,26 +205,46 @@ def _role(ex: _Executor, inputs: dict[str, Any]) -> None:
     ]
     defaults = {"inherit": True}
     options = [sql.SQL("VALID UNTIL {}").format(sql.Literal(inputs.get("validUntil", "infinity")))]
-    options.append(sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(int(inputs.get("connectionLimit", -1)))))
+    options.append(
+        sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(int(inputs.get("connectionLimit", -1))))
+    )
     for key, keyword in flags:
         enabled = inputs.get(key, defaults.get(key, False))
         options.append(sql.SQL(keyword if enabled else f"NO{keyword}"))
     password = inputs.get("password")
     if password:
         options.insert(0, sql.SQL("ENCRYPTED PASSWORD {}").format(sql.Literal(password)))
-    ex.run(sql.SQL("CREATE ROLE {} WITH {}").format(name, sql.SQL(" ").join(options)), redact=bool(password))
+    ex.run(
+        sql.SQL("CREATE ROLE {} WITH {}").format(name, sql.SQL(" ").join(options)),
+        redact=bool(password),
+    )
     for group in inputs.get("roles") or []:
         ex.run(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), name))
     paths = inputs.get("searchPaths") or []
     if paths:
-        ex.run(sql.SQL("ALTER ROLE {} SET search_path TO {}").format(name, sql.SQL(", ").join(map(sql.Identifier, paths))))
+        ex.run(
+            sql.SQL("ALTER ROLE {} SET search_path TO {}").format(
+                name, sql.SQL(", ").join(map(sql.Identifier, paths))
+            )
+        )
     else:
         ex.run(sql.SQL("ALTER ROLE {} SET search_path TO DEFAULT").format(name))
-    for key, setting in (("statementTimeout", "statement_timeout"), ("idleInTransactionSessionTimeout", "idle_in_transaction_session_timeout")):
+    for key, setting in (
+        ("statementTimeout", "statement_timeout"),
+        ("idleInTransactionSessionTimeout", "idle_in_transaction_session_timeout"),
+    ):
         if inputs.get(key):
-            ex.run(sql.SQL("ALTER ROLE {} SET {} TO {}").format(name, sql.SQL(setting), sql.Literal(int(inputs[key]))))
+            ex.run(
+                sql.SQL("ALTER ROLE {} SET {} TO {}").format(
+                    name, sql.SQL(setting), sql.Literal(int(inputs[key]))
+                )
+            )
     if inputs.get("assumeRole"):
-        ex.run(sql.SQL("ALTER ROLE {} SET ROLE TO {}").format(name, sql.Identifier(inputs["assumeRole"])))
+        ex.run(
+            sql.SQL("ALTER ROLE {} SET ROLE TO {}").format(
+                name, sql.Identifier(inputs["assumeRole"])
+            )
+        )
 
 
 def _grant_role(ex: _Executor, inputs: dict[str, Any]) -> None:
@@ -223,17 +258,28 @@ def _schema(ex: _Executor, inputs: dict[str, Any]) -> None:
     name, owner = inputs["name"], inputs.get("owner")
     database = inputs.get("database") or ex.value("SELECT current_database()")
     db_owner = ex.value(
-        "SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = %s", database
+        "SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = %s",
+        database,
     )
     roles = [db_owner, *([owner] if owner and owner != db_owner else [])]
 
     def body() -> None:
         exists = ex.value("SELECT TRUE FROM pg_catalog.pg_namespace WHERE nspname = %s", name)
         if not exists:
-            authorization = sql.SQL(" AUTHORIZATION {}").format(sql.Identifier(owner)) if owner else sql.SQL("")
-            ex.run(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}{}").format(sql.Identifier(name), authorization))
+            authorization = (
+                sql.SQL(" AUTHORIZATION {}").format(sql.Identifier(owner)) if owner else sql.SQL("")
+            )
+            ex.run(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}{}").format(
+                    sql.Identifier(name), authorization
+                )
+            )
         elif owner:
-            ex.run(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(owner)))
+            ex.run(
+                sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(
+                    sql.Identifier(name), sql.Identifier(owner)
+                )
+            )
 
     ex.with_roles_granted(roles, body)
 
@@ -247,7 +293,9 @@ def _grant(ex: _Executor, inputs: dict[str, Any]) -> None:
     objects, columns = inputs.get("objects") or [], inputs.get("columns") or []
     privileges = sorted(inputs.get("privileges") or [])
     ex.lock_role(role)
-    owners = [ex.value("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", schema)]
+    owners = [
+        ex.value("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", schema)
+    ]
     if object_type != "schema":
         owners = [
             row[0]
@@ -264,7 +312,12 @@ def _grant(ex: _Executor, inputs: dict[str, Any]) -> None:
 
 
 def grant_statements(
-    role: str, object_type: str, schema: str, objects: list[str], columns: list[str], privileges: list[str]
+    role: str,
+    object_type: str,
+    schema: str,
+    objects: list[str],
+    columns: list[str],
+    privileges: list[str],
 ) -> Iterator[sql.Composable]:
     """createRevokeQuery then createGrantQuery (revoke first, so reducing privileges works)."""
     grantee = _grantee(role)
@@ -286,7 +339,9 @@ def grant_statements(
         revoke = privs if privileges else sql.SQL("ALL PRIVILEGES")
         yield sql.SQL("REVOKE {} ON {} FROM {}").format(revoke, target, grantee)
     else:
-        target = sql.SQL("ALL {}S IN SCHEMA {}").format(sql.SQL(_OBJECT_KEYWORD[object_type]), sql.Identifier(schema))
+        target = sql.SQL("ALL {}S IN SCHEMA {}").format(
+            sql.SQL(_OBJECT_KEYWORD[object_type]), sql.Identifier(schema)
+        )
         yield sql.SQL("REVOKE ALL PRIVILEGES ON {} FROM {}").format(target, grantee)
     if privileges:
         yield sql.SQL("GRANT {} ON {} TO {}").format(privs, target, grantee)
@@ -305,7 +360,9 @@ def _default_privileges(ex: _Executor, inputs: dict[str, Any]) -> None:
         ex.run(sql.SQL("{} REVOKE ALL ON {} FROM {}").format(prefix, objects, _grantee(role)))
         if privileges:
             privs = sql.SQL(",").join(sql.SQL(p) for p in privileges)
-            ex.run(sql.SQL("{} GRANT {} ON {} TO {}").format(prefix, privs, objects, _grantee(role)))
+            ex.run(
+                sql.SQL("{} GRANT {} ON {} TO {}").format(prefix, privs, objects, _grantee(role))
+            )
 
     ex.with_roles_granted([owner], body)
 

@@ -56,7 +56,9 @@ _QUERIES = {
 }
 
 
-def snapshot(conn: psycopg.Connection[Any], roles: list[str], schemas: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+def snapshot(
+    conn: psycopg.Connection[Any], roles: list[str], schemas: list[str]
+) -> dict[str, list[tuple[Any, ...]]]:
     params = {"roles": roles, "schemas": schemas}
     # Sorted in Python on every column: rows equal in their ORDER BY keys may come in any order.
     return {

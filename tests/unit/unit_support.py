@@ -53,9 +53,7 @@ SMALL_MIGRATIONS = {
 }
 
 
-def write_project(
-    root: Path, catalogue: str, migrations: dict[str, str] | None = None
-) -> Path:
+def write_project(root: Path, catalogue: str, migrations: dict[str, str] | None = None) -> Path:
     """catalogue.yaml plus `migrations/<service>/<file>` (keys are relative to migrations/)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "catalogue.yaml").write_text(textwrap.dedent(catalogue), encoding="utf-8")
