@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from edulink_db.catalogue.load import load_catalogue
-from edulink_db.errors import ValidationFailed
 from tests.unit.unit_support import (
     SMALL_CATALOGUE,
     copy_real_project,
@@ -70,7 +69,7 @@ def test_self_read(tmp_path: Path) -> None:
 def test_same_table_read_twice(tmp_path: Path) -> None:
     catalogue = SMALL_CATALOGUE + "      - {service: alpha, table: accounts, columns: [email]}\n"
     assert issues_of(small_project(tmp_path, catalogue)) == [
-        "catalogue.yaml:15:41: services.beta.reads[1].table: "
+        "catalogue.yaml:15:26: services.beta.reads[1].table: "
         "alpha.accounts is read twice; merge the entries",
     ]
 
@@ -120,7 +119,7 @@ def test_group_and_login_role_of_one_service_must_differ(tmp_path: Path) -> None
         ("schema", "a" * 64, repr("a" * 64)),
         ("group_role", '"x\\"y"', "'x\"y'"),
         ("login_role", '"beta; drop role x"', "'beta; drop role x'"),
-        ("login_role", "\"o'neil\"", '"o\'neil"'),
+        ("login_role", '"o\'neil"', '"o\'neil"'),
         ("schema", "1beta", "'1beta'"),
     ],
 )
@@ -152,9 +151,9 @@ def test_invalid_identifiers_as_keys_and_list_items(tmp_path: Path) -> None:
         f"catalogue.yaml:3:3: services.Auth-Service: invalid name: 'Auth-Service' {IDENTIFIER_RULE}",
         f"catalogue.yaml:5:7: services.Auth-Service.tables.users;drop: invalid name: "
         f"'users;drop' {IDENTIFIER_RULE}",
-        f"catalogue.yaml:5:41: services.Auth-Service.tables.users;drop.secret_columns[0]: "
+        f"catalogue.yaml:5:39: services.Auth-Service.tables.users;drop.secret_columns[0]: "
         f'"pass\'word" {IDENTIFIER_RULE}',
-        f"catalogue.yaml:7:33: services.b.reads[0].table: 't\"x' {IDENTIFIER_RULE}",
+        f"catalogue.yaml:7:26: services.b.reads[0].table: 't\"x' {IDENTIFIER_RULE}",
     ]
 
 
@@ -229,7 +228,7 @@ def test_references_of_a_column_that_does_not_exist(tmp_path: Path) -> None:
 def test_secret_column_of_a_table_that_does_not_exist(tmp_path: Path) -> None:
     catalogue = edited(SMALL_CATALOGUE, "secret_columns: [password_hash]", "secret_columns: [pw]")
     assert issues_of(small_project(tmp_path, catalogue)) == [
-        "catalogue.yaml:5:55: services.alpha.tables.accounts.secret_columns[0]: "
+        "catalogue.yaml:5:52: services.alpha.tables.accounts.secret_columns[0]: "
         "unknown column alpha_schema.accounts.pw; known: id, email, password_hash",
     ]
 
@@ -408,12 +407,10 @@ def test_yaml_syntax_error_in_the_real_catalogue(tmp_path: Path) -> None:
     file = root / "catalogue.yaml"
     replace_in(file, "      notification_channels: {}\n", "      notification_channels: {\n")
     line = line_of(file, "notification_channels: {")
-    failure = pytest.raises(ValidationFailed, load_catalogue, root)
-    (issue,) = failure.value.issues
-    assert issue.file == "catalogue.yaml"
-    assert issue.path == ""
-    assert issue.line == line + 1
-    assert issue.message.startswith("invalid YAML: ")
+    # the unclosed flow mapping swallows the next entry and fails on the one after it
+    assert issues_of(root) == [
+        f"catalogue.yaml:{line + 2}:7: invalid YAML: expected ',' or '}}', but got '<scalar>'",
+    ]
 
 
 def test_duplicate_yaml_key(tmp_path: Path) -> None:
@@ -448,7 +445,7 @@ def test_several_catalogue_shape_problems_are_reported_together(tmp_path: Path) 
     assert issues_of(write_project(tmp_path, catalogue)) == [
         f"catalogue.yaml:4:5: services.alpha.schema: 'Alpha' {IDENTIFIER_RULE}",
         "catalogue.yaml:5:5: services.alpha.tabels: unknown field",
-        "catalogue.yaml:7:29: services.alpha.tables.accounts.sensitive: "
+        "catalogue.yaml:7:18: services.alpha.tables.accounts.sensitive: "
         "Input should be a valid boolean, unable to interpret input",
-        "catalogue.yaml:10:11: services.beta.reads[0].table: required field is missing",
+        "catalogue.yaml:10:9: services.beta.reads[0].table: required field is missing",
     ]
