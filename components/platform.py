@@ -77,6 +77,8 @@ class DatabasePlatform(pulumi.ComponentResource):
                     parent=self, providers=[self.provider], depends_on=ready
                 ),
             )
+        for service in plan.services:  # producers first: readers' policies wait for theirs
+            self.services[service.name].secure_rows()
         self.outputs = {
             service.name: _outputs(settings, plan, service, self.services[service.name].password)
             for service in plan.services

@@ -10,6 +10,7 @@ import pulumi_postgresql as postgresql
 import pulumi_random as random
 
 from components.migrations import ServiceMigrations
+from components.row_level_security import RowLevelSecurity
 from edulink_db.plan.model import DefaultPrivilegePlan, GrantPlan, RolePlan, ServicePlan
 
 
@@ -22,6 +23,8 @@ class SharedResources:
     migrations: dict[str, pulumi.Resource] = field(default_factory=dict)
     admin_memberships: dict[str, pulumi.Resource] = field(default_factory=dict)
     grants: dict[str, pulumi.Resource] = field(default_factory=dict)
+    group_roles: dict[str, pulumi.Resource] = field(default_factory=dict)
+    row_security: dict[str, pulumi.Resource] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class ServiceDatabase(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.group = self._role(plan.group, f"{plan.name}-group-role", None, keep)
+        args.shared.group_roles[plan.group.name] = self.group
         self.password_resource = random.RandomPassword(
             f"{plan.name}-login-password", length=40, special=False, opts=child
         )
@@ -113,6 +117,31 @@ class ServiceDatabase(pulumi.ComponentResource):
         args.shared.migrations[plan.name] = self.migrations
         self.login_role = self.login.name
         self.password = pulumi.Output.secret(self.password_resource.result)
+        self.row_security: RowLevelSecurity | None = None
+
+    def secure_rows(self) -> None:
+        """Register the service's RLS resource: a second pass, once every service exists,
+        because its policies may name roles and tables of services declared after it."""
+        plan, shared = self._args.plan, self._args.shared
+        producers = sorted({p.service for p in plan.policies} - {plan.name})
+        needs: list[pulumi.Resource] = [self.migrations]
+        needs += [shared.group_roles[role] for p in plan.policies for role in p.roles]
+        for producer in producers:
+            needs += [shared.migrations[producer], shared.row_security[producer]]
+        keep = pulumi.ResourceOptions(
+            parent=self, protect=self._args.protect, retain_on_delete=self._args.protect
+        )
+        self.row_security = RowLevelSecurity(
+            f"{plan.name}-row-level-security",
+            service=plan.name,
+            tables=plan.row_security,
+            policies=plan.policies,
+            connection=self._args.connection,
+            opts=pulumi.ResourceOptions.merge(
+                keep, pulumi.ResourceOptions(depends_on=list(dict.fromkeys(needs)))
+            ),
+        )
+        shared.row_security[plan.name] = self.row_security
         self.register_outputs({"login_role": self.login_role, "schema": self.schema.name})
 
     def _role(

@@ -34,4 +34,6 @@ def _message(detail: ErrorDetails) -> str:
         return "unknown field"
     if kind == "missing":
         return "required field is missing"
+    if kind == "value_error":
+        return str(detail["msg"]).removeprefix("Value error, ")
     return str(detail["msg"])

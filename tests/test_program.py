@@ -226,11 +226,11 @@ def test_a_bad_catalogue_registers_nothing_and_lists_every_problem(project_copy:
     message, recording = _run_failing(project_copy, "prod", config, secret)
     assert "2 problem(s) found, nothing was applied" in message
     assert (
-        "catalogue.yaml:46:30: services.user.reads[0].columns[2]: auth_schema.users.password_hash is secret to auth"
+        "catalogue.yaml:76:30: services.user.reads[0].columns[2]: auth_schema.users.password_hash is secret to auth"
         in message
     )
     assert (
-        "catalogue.yaml:46:23: services.user.reads[0].columns[1]: unknown column auth_schema.users.emial; known: id, email"
+        "catalogue.yaml:76:23: services.user.reads[0].columns[1]: unknown column auth_schema.users.emial; known: id, email"
         in message
     )
     assert [r for r in recording.resources if not r.type.startswith("pulumi:pulumi:")] == []

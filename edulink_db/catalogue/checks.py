@@ -11,6 +11,7 @@ from edulink_db.catalogue.model import ResolvedService
 from edulink_db.errors import Issue
 from edulink_db.identifiers import is_identifier
 from edulink_db.migrations.ddl import SchemaShape, Table
+from edulink_db.rls.expressions import ExpressionError, render_expression
 from edulink_db.yamlsource import YamlSource
 
 # Names Supabase and PostgreSQL already use: owning or impersonating them would hand a
@@ -60,6 +61,7 @@ def check_catalogue(
     issues += check_reads(source, services, shapes)
     issues += check_cycles(source, services)
     issues += check_foreign_keys(services, shapes)
+    issues += check_policies(source, services)
     return issues
 
 
@@ -277,3 +279,76 @@ def _known(names: Iterable[str]) -> str:
 
 def _unknown_column(table: Table, column: str) -> str:
     return f"unknown column {table.schema}.{table.name}.{column}; known: {', '.join(table.columns)}"
+
+
+def owner_policy_name(service: ResolvedService) -> str:
+    return f"{service.group_role}_all"
+
+
+def reader_policy_name(consumer: ResolvedService) -> str:
+    return f"{consumer.group_role}_read"
+
+
+_NO_USING = {"insert"}
+_NO_WITH_CHECK = {"select", "delete"}
+
+
+def check_policies(source: YamlSource, services: Mapping[str, ResolvedService]) -> Iterator[Issue]:
+    """Custom policies and row filters: parseable, meaningful for their command, on tables
+    with RLS, for known services, and not clashing with the generated policy names."""
+    generated = {owner_policy_name(s) for s in services.values()}
+    generated |= {reader_policy_name(s) for s in services.values()}
+    for service in services.values():
+        for table_name, spec in service.tables.items():
+            path = ("services", service.name, "tables", table_name)
+            if spec.policies and not spec.row_level_security:
+                yield source.issue(
+                    (*path, "policies"), "policies need rls: true (or sensitive: true)"
+                )
+            names: set[str] = set()
+            for index, policy in enumerate(spec.policies):
+                where = (*path, "policies", index)
+                if policy.name in generated or policy.name in names:
+                    yield source.issue(
+                        (*where, "name"), f"policy name {policy.name!r} is already taken"
+                    )
+                names.add(policy.name)
+                for position, role in enumerate(policy.roles):
+                    if role not in services:
+                        yield source.issue(
+                            (*where, "roles", position),
+                            f"unknown service {role!r}; {_known(services)}",
+                        )
+                if policy.using is None and policy.with_check is None:
+                    yield source.issue(where, "a policy needs using, with_check or both")
+                if policy.command in _NO_USING and policy.using is not None:
+                    yield source.issue((*where, "using"), "an INSERT policy has only with_check")
+                if policy.command in _NO_WITH_CHECK and policy.with_check is not None:
+                    yield source.issue(
+                        (*where, "with_check"), f"a {policy.command.upper()} policy has only using"
+                    )
+                for field in ("using", "with_check"):
+                    yield from _expression_issues(source, (*where, field), getattr(policy, field))
+        for index, read in enumerate(service.reads):
+            producer = services.get(read.service)
+            spec = producer.tables.get(read.table) if producer else None
+            if read.row_filter is None or spec is None:
+                continue
+            where = ("services", service.name, "reads", index, "row_filter")
+            if not spec.row_level_security:
+                yield source.issue(
+                    where,
+                    "a row filter needs row-level security on the table; it would filter nothing",
+                )
+            yield from _expression_issues(source, where, read.row_filter)
+
+
+def _expression_issues(
+    source: YamlSource, path: tuple[str | int, ...], text: str | None
+) -> Iterator[Issue]:
+    if text is None:
+        return
+    try:
+        render_expression(text)
+    except ExpressionError as error:
+        yield source.issue(path, f"expression {error}")

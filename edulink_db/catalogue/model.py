@@ -7,6 +7,8 @@ problem is reported together with its position.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edulink_db.identifiers import Identifier
@@ -16,6 +18,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PolicyCommand = Literal["all", "select", "insert", "update", "delete"]
+
+
+class PolicySpec(_Strict):
+    """A row-level security policy beyond the generated owner and reader policies.
+
+    `roles` names services (their group roles); a policy for PUBLIC cannot be written.
+    Expressions are parsed before anything runs and emitted from the parse tree.
+    """
+
+    name: Identifier
+    command: PolicyCommand = "all"
+    roles: tuple[Identifier, ...] = Field(min_length=1)
+    restrictive: bool = False
+    using: str | None = None
+    with_check: str | None = None
+
+
 class TableSpec(_Strict):
     """How a table is classified; the DDL itself lives in the service's migrations."""
 
@@ -23,9 +43,17 @@ class TableSpec(_Strict):
         default=False,
         description="Personal data or credentials: RLS is forced and cross reads name columns.",
     )
+    rls: bool | None = Field(
+        default=None, description="Row-level security, enabled and forced; defaults to sensitive."
+    )
     secret_columns: tuple[Identifier, ...] = Field(
         default=(), description="Columns no other service may read, whatever it declares."
     )
+    policies: tuple[PolicySpec, ...] = ()
+
+    @property
+    def row_level_security(self) -> bool:
+        return self.sensitive if self.rls is None else self.rls
 
 
 class Read(_Strict):
@@ -38,6 +66,10 @@ class Read(_Strict):
     )
     references: tuple[Identifier, ...] = Field(
         default=(), description="Columns the consumer's foreign keys point at (REFERENCES)."
+    )
+    row_filter: str | None = Field(
+        default=None,
+        description="Rows the consumer may see of a table with RLS, e.g. `deleted_at IS NULL`.",
     )
 
 
@@ -55,9 +87,11 @@ class ResolvedService(_Strict):
 
     name: Identifier
     description: str
-    schema_name: Identifier
-    group_role: Identifier
-    login_role: Identifier
+    # Derived names are plain strings: checks.check_names reports an invalid one with its
+    # position and the fix (set it explicitly), which a validation error here would hide.
+    schema_name: str
+    group_role: str
+    login_role: str
     tables: dict[Identifier, TableSpec]
     reads: tuple[Read, ...]
 

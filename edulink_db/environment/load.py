@@ -74,7 +74,10 @@ def load_environment(
     except ValidationError as error:
         issues += pydantic_issues(error, locate)
     password_key = f"{prefix}{ADMIN_PASSWORD_KEY}"
-    needs_password = settings is None or settings.local_database is None
+    if settings is not None:
+        needs_password = settings.local_database is None
+    else:  # judge from what was written, so one bad setting does not report a second
+        needs_password = "target" in values or "localDatabase" not in values
     if password_key in raw and password_key not in secret_keys:
         issues.append(
             locate(

@@ -7,7 +7,7 @@ catalogue does not let it reference, does a migration try to manage access itsel
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pglast
 from pglast import ast
@@ -72,6 +72,14 @@ class Table:
     def is_indexed(self, columns: tuple[str, ...]) -> bool:
         return any(index[: len(columns)] == columns for index in self.indexes)
 
+    def drop_column(self, column: str) -> None:
+        """PostgreSQL drops the indexes and constraints that use the column with it."""
+        self.columns.remove(column)
+        self.indexes = [i for i in self.indexes if column not in i]
+        self.foreign_keys = [fk for fk in self.foreign_keys if column not in fk.columns]
+        if column in self.primary_key:
+            self.primary_key = ()
+
 
 @dataclass
 class SchemaShape:
@@ -79,6 +87,39 @@ class SchemaShape:
 
     schema: str
     tables: dict[str, Table] = field(default_factory=dict)
+
+    def rename_table(self, old: str, new: str) -> None:
+        """Rename, and repoint the schema's foreign keys as PostgreSQL does."""
+        table = self.tables.pop(old)
+        table.name = new
+        self.tables[new] = table
+        for other in self.tables.values():
+            other.foreign_keys = [
+                replace(fk, ref_table=new) if self._targets(fk, old) else fk
+                for fk in other.foreign_keys
+            ]
+
+    def rename_column(self, table_name: str, old: str, new: str) -> None:
+        """Rename everywhere the column is named: key, indexes, foreign keys both ways."""
+        table = self.tables[table_name]
+
+        def swap(columns: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(new if c == old else c for c in columns)
+
+        table.columns[table.columns.index(old)] = new
+        table.primary_key = swap(table.primary_key)
+        table.indexes = [swap(i) for i in table.indexes]
+        table.foreign_keys = [replace(fk, columns=swap(fk.columns)) for fk in table.foreign_keys]
+        for other in self.tables.values():
+            other.foreign_keys = [
+                replace(fk, ref_columns=swap(fk.ref_columns))
+                if self._targets(fk, table_name)
+                else fk
+                for fk in other.foreign_keys
+            ]
+
+    def _targets(self, fk: ForeignKey, table: str) -> bool:
+        return fk.ref_schema == self.schema and fk.ref_table == table
 
 
 def read_schema_shape(
@@ -91,8 +132,13 @@ def read_schema_shape(
         try:
             statements = pglast.parse_sql(migration.sql)
         except pglast.parser.ParseError as error:
-            offset = error.args[1] if len(error.args) > 1 else 0
-            line = line_at(migration.sql, max(offset - 1, 0))
+            # No location means "at end of input".
+            location = error.args[1] if len(error.args) > 1 else None
+            line = (
+                line_at(migration.sql, max(location - 1, 0))
+                if location
+                else migration.sql.rstrip().count("\n") + 1
+            )
             issues.append(Issue(where, "", f"SQL does not parse: {error.args[0]}", line))
             continue
         reader = _Reader(shape, where, migration.sql, issues)
@@ -102,22 +148,21 @@ def read_schema_shape(
 
 
 def line_at(sql: str, offset: int) -> int:
-    """1-based line of the first token at or after a pglast byte offset.
+    """1-based line of the first token at or after a pglast (character) offset.
 
     A statement's span starts after the previous semicolon, so it includes the blank lines
     and `--` comments in front of it; an error should point at the statement itself.
     """
-    data = sql.encode("utf-8")
     position = offset
-    while position < len(data):
-        if data[position : position + 1].isspace():
+    while position < len(sql):
+        if sql[position].isspace():
             position += 1
-        elif data.startswith(b"--", position):
-            end = data.find(b"\n", position)
-            position = len(data) if end < 0 else end + 1
+        elif sql.startswith("--", position):
+            end = sql.find("\n", position)
+            position = len(sql) if end < 0 else end + 1
         else:
             break
-    return data.count(b"\n", 0, position) + 1
+    return sql.count("\n", 0, position) + 1
 
 
 @dataclass
@@ -233,7 +278,7 @@ class _Reader:
             if command.subtype == AlterTableType.AT_AddColumn:
                 self._add_column(table, command.def_)
             elif command.subtype == AlterTableType.AT_DropColumn and command.name in table.columns:
-                table.columns.remove(command.name)
+                table.drop_column(command.name)
             elif command.subtype == AlterTableType.AT_AddConstraint:
                 self._add_constraint(table, command.def_, ())
 
@@ -244,11 +289,9 @@ class _Reader:
         if table is None or stmt.newname is None:
             return
         if stmt.renameType == ObjectType.OBJECT_TABLE:
-            del self.shape.tables[table.name]
-            table.name = stmt.newname
-            self.shape.tables[stmt.newname] = table
+            self.shape.rename_table(table.name, stmt.newname)
         elif stmt.subname in table.columns:
-            table.columns[table.columns.index(stmt.subname)] = stmt.newname
+            self.shape.rename_column(table.name, stmt.subname, stmt.newname)
 
     def _DropStmt(self, stmt: ast.DropStmt) -> None:
         if stmt.removeType != ObjectType.OBJECT_TABLE:
@@ -258,5 +301,10 @@ class _Reader:
             schema, relname = (
                 (parts[-2], parts[-1]) if len(parts) > 1 else (self.shape.schema, parts[-1])
             )
-            if schema == self.shape.schema:
-                self.shape.tables.pop(relname, None)
+            if schema != self.shape.schema:
+                self._issue(
+                    f"drops {schema}.{relname}: a migration may only change "
+                    f"its own schema {self.shape.schema}"
+                )
+                continue
+            self.shape.tables.pop(relname, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
+from edulink_db.catalogue.checks import owner_policy_name, reader_policy_name
 from edulink_db.catalogue.load import LoadedCatalogue
 from edulink_db.catalogue.model import Read, ResolvedService
 from edulink_db.environment.model import StackSettings
@@ -15,10 +16,13 @@ from edulink_db.plan.model import (
     GrantPlan,
     Membership,
     MigrationPlan,
+    PolicyPlan,
     RolePlan,
     SchemaPlan,
     ServicePlan,
+    TableSecurityPlan,
 )
+from edulink_db.rls.expressions import render_expression
 
 
 def compile_plan(loaded: LoadedCatalogue, settings: StackSettings) -> AccessPlan:
@@ -88,6 +92,15 @@ def _compile_service(
         memberships=memberships,
         grants=grants,
         default_privileges=_default_privileges(service),
+        row_security=tuple(
+            TableSecurityPlan(service.schema_name, name, service.group_role)
+            for name, spec in service.tables.items()
+            if spec.row_level_security
+        ),
+        policies=(
+            *_own_policies(loaded.services, service),
+            *_reader_policies(loaded.services, service),
+        ),
         migrations=MigrationPlan(
             service=service.name,
             schema=service.schema_name,
@@ -168,3 +181,66 @@ def _default_privileges(service: ResolvedService) -> tuple[DefaultPrivilegePlan,
         )
         for kind in ("function", "type")
     )
+
+
+def _expression(text: str | None) -> str | None:
+    return None if text is None else render_expression(text)
+
+
+def _own_policies(
+    services: Mapping[str, ResolvedService], service: ResolvedService
+) -> Iterator[PolicyPlan]:
+    """Per table with RLS: the owner's policy, which admits every row of its own table (the
+    seed's policy had no USING, i.e. NULL, and locked the owner out: defect 1), then the
+    catalogue's custom policies."""
+    for name, spec in service.tables.items():
+        if not spec.row_level_security:
+            continue
+        yield PolicyPlan(
+            service=service.name,
+            schema=service.schema_name,
+            table=name,
+            owner=service.group_role,
+            name=owner_policy_name(service),
+            command="all",
+            permissive=True,
+            roles=(service.group_role,),
+            using="true",
+            with_check="true",
+        )
+        for custom in spec.policies:
+            yield PolicyPlan(
+                service=service.name,
+                schema=service.schema_name,
+                table=name,
+                owner=service.group_role,
+                name=custom.name,
+                command=custom.command,
+                permissive=not custom.restrictive,
+                roles=tuple(services[role].group_role for role in custom.roles),
+                using=_expression(custom.using),
+                with_check=_expression(custom.with_check),
+            )
+
+
+def _reader_policies(
+    services: Mapping[str, ResolvedService], consumer: ResolvedService
+) -> Iterator[PolicyPlan]:
+    """A SELECT policy per declared read of a table with RLS; without it the column grant
+    would show the reader no row at all."""
+    for read in sorted(consumer.reads, key=lambda r: (r.service, r.table)):
+        producer = services[read.service]
+        if not producer.tables[read.table].row_level_security:
+            continue
+        yield PolicyPlan(
+            service=producer.name,
+            schema=producer.schema_name,
+            table=read.table,
+            owner=producer.group_role,
+            name=reader_policy_name(consumer),
+            command="select",
+            permissive=True,
+            roles=(consumer.group_role,),
+            using=_expression(read.row_filter) or "true",
+            with_check=None,
+        )

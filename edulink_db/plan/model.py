@@ -102,6 +102,10 @@ class ServicePlan:
     grants: tuple[GrantPlan, ...]
     default_privileges: tuple[DefaultPrivilegePlan, ...]
     migrations: MigrationPlan
+    row_security: tuple[TableSecurityPlan, ...]
+    # The service's policies: on its own tables (owner's and custom), and the SELECT
+    # policies it needs on other services' tables with RLS (declared reads).
+    policies: tuple[PolicyPlan, ...]
 
 
 @dataclass(frozen=True)
@@ -120,3 +124,30 @@ class AccessPlan:
     @property
     def grants(self) -> tuple[GrantPlan, ...]:
         return tuple(g for s in self.services for g in s.grants)
+
+
+@dataclass(frozen=True)
+class TableSecurityPlan:
+    """Row-level security enabled and forced: forced, because the owning group is what the
+    service acts as, and an owner bypasses policies unless RLS is forced (defect 6)."""
+
+    schema: str
+    table: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class PolicyPlan:
+    """One policy; `owner` is the table owner the statement runs as. Expressions are the
+    canonical SQL from `rls.expressions`, never the catalogue's text."""
+
+    service: str  # the service whose table this is
+    schema: str
+    table: str
+    owner: str
+    name: str
+    command: str
+    permissive: bool
+    roles: tuple[str, ...]
+    using: str | None
+    with_check: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -118,3 +119,42 @@ def stack_config(stack: str) -> dict[str, str]:
         key: value if isinstance(value, str) else json.dumps(value)
         for key, value in data["config"].items()
     }
+
+
+_SERVICE_LINE = re.compile(r"(?m)^  ([a-z_][a-z0-9_]*):[ \t]*(#.*)?$")
+
+
+def service_span(text: str, service: str) -> tuple[int, int]:
+    """Start and end offsets of `  <service>:` and its indented block in catalogue text."""
+    starts = [(m.group(1), m.start()) for m in _SERVICE_LINE.finditer(text)]
+    for index, (name, start) in enumerate(starts):
+        if name == service:
+            end = starts[index + 1][1] if index + 1 < len(starts) else len(text)
+            return start, end
+    raise AssertionError(f"service {service!r} not found")
+
+
+def edit_service(path: Path, service: str, old: str, new: str) -> None:
+    """Replace the first `old` inside one service's block of a catalogue file."""
+    text = path.read_text(encoding="utf-8")
+    start, end = service_span(text, service)
+    block = text[start:end]
+    assert old in block, f"{old!r} not found in service {service}"
+    path.write_text(text[:start] + block.replace(old, new, 1) + text[end:], encoding="utf-8")
+
+
+def append_to_service(path: Path, service: str, lines: str) -> None:
+    """Add lines at the end of one service's block (before the blank line that ends it)."""
+    text = path.read_text(encoding="utf-8")
+    start, end = service_span(text, service)
+    block = text[start:end].rstrip("\n") + "\n"
+    rest = text[start:end][len(text[start:end].rstrip("\n")) :]
+    path.write_text(text[:start] + block + lines + rest[1:] + text[end:], encoding="utf-8")
+
+
+def service_line(path: Path, service: str, needle: str) -> int:
+    """1-based line of the first line containing `needle` inside one service's block."""
+    text = path.read_text(encoding="utf-8")
+    start, end = service_span(text, service)
+    offset = text.index(needle, start, end)
+    return text.count("\n", 0, offset) + 1

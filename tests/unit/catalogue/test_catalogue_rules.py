@@ -9,10 +9,11 @@ import pytest
 from edulink_db.catalogue.load import load_catalogue
 from tests.unit.unit_support import (
     SMALL_CATALOGUE,
+    append_to_service,
     copy_real_project,
+    edit_service,
     issues_of,
-    line_of,
-    replace_in,
+    service_line,
     small_project,
     write_project,
 )
@@ -49,8 +50,9 @@ def test_unknown_service_in_a_read(tmp_path: Path) -> None:
 
 def test_unknown_service_in_a_read_of_the_real_catalogue(tmp_path: Path) -> None:
     root = copy_real_project(tmp_path)
-    replace_in(root / "catalogue.yaml", "      - service: auth\n", "      - service: authn\n")
-    line = line_of(root / "catalogue.yaml", "- service: authn")
+    file = root / "catalogue.yaml"
+    edit_service(file, "user", "      - service: auth\n", "      - service: authn\n")
+    line = service_line(file, "user", "- service: authn")
     assert (
         f"catalogue.yaml:{line}:9: services.user.reads[0].service: unknown service 'authn'; "
         "known: application, auth, institution, internship, notification, user"
@@ -244,8 +246,10 @@ def test_read_of_a_secret_column(tmp_path: Path) -> None:
 def test_read_of_a_secret_column_of_the_real_catalogue(tmp_path: Path) -> None:
     root = copy_real_project(tmp_path)
     file = root / "catalogue.yaml"
-    replace_in(file, "columns: [id, email, is_active]", "columns: [id, email, password_hash]")
-    line = line_of(file, "columns: [id, email, password_hash]")
+    edit_service(
+        file, "user", "columns: [id, email, is_active]", "columns: [id, email, password_hash]"
+    )
+    line = service_line(file, "user", "columns: [id, email, password_hash]")
     assert issues_of(root) == [
         f"catalogue.yaml:{line}:30: services.user.reads[0].columns[2]: "
         "auth_schema.users.password_hash is secret to auth",
@@ -272,17 +276,8 @@ def test_sensitive_table_read_without_columns_in_the_real_catalogue(tmp_path: Pa
     root = copy_real_project(tmp_path)
     file = root / "catalogue.yaml"
     # application's first read is user_profiles (sensitive)
-    replace_in(
-        file,
-        "        columns: [id, user_id, first_name, last_name]\n        references: [id]\n",
-        "        references: [id]\n",
-    )
-    application = line_of(file, "  application:")
-    line = next(
-        n
-        for n, text in enumerate(file.read_text().splitlines(), 1)
-        if n > application and "- service: user" in text
-    )
+    edit_service(file, "application", "        columns: [id, user_id, first_name, last_name]\n", "")
+    line = service_line(file, "application", "- service: user")
     assert issues_of(root) == [
         f"catalogue.yaml:{line}:9: services.application.reads[0]: "
         "user_schema.user_profiles is sensitive: list the columns to read",
@@ -298,19 +293,10 @@ def test_a_whole_non_sensitive_table_may_be_read(tmp_path: Path) -> None:
 def test_cycle_between_two_services(tmp_path: Path) -> None:
     root = copy_real_project(tmp_path)
     file = root / "catalogue.yaml"
-    replace_in(
-        file,
-        "      security_logs: {sensitive: true}\n",
-        "      security_logs: {sensitive: true}\n"
-        "    reads:\n"
-        "      - {service: user, table: user_profiles, columns: [id]}\n",
+    append_to_service(
+        file, "auth", "    reads:\n      - {service: user, table: user_profiles, columns: [id]}\n"
     )
-    user = line_of(file, "  user:")
-    reads = next(
-        n
-        for n, text in enumerate(file.read_text().splitlines(), 1)
-        if n > user and text == "    reads:"
-    )
+    reads = service_line(file, "user", "\n    reads:") + 1
     assert issues_of(root) == [
         f"catalogue.yaml:{reads}:5: services.user.reads: reads form a cycle: user -> auth -> user",
     ]
@@ -320,19 +306,12 @@ def test_cycle_between_three_services(tmp_path: Path) -> None:
     # application reads user, user reads auth: auth reading application closes the loop.
     root = copy_real_project(tmp_path)
     file = root / "catalogue.yaml"
-    replace_in(
+    append_to_service(
         file,
-        "      security_logs: {sensitive: true}\n",
-        "      security_logs: {sensitive: true}\n"
-        "    reads:\n"
-        "      - {service: application, table: application_status_history}\n",
+        "auth",
+        "    reads:\n      - {service: application, table: application_status_history}\n",
     )
-    application = line_of(file, "  application:")
-    reads = next(
-        n
-        for n, text in enumerate(file.read_text().splitlines(), 1)
-        if n > application and text == "    reads:"
-    )
+    reads = service_line(file, "application", "\n    reads:") + 1
     assert issues_of(root) == [
         f"catalogue.yaml:{reads}:5: services.application.reads: "
         "reads form a cycle: application -> user -> auth -> application",
@@ -391,7 +370,7 @@ def test_unsupported_version_and_no_services(tmp_path: Path) -> None:
         "catalogue.yaml:1:1: version: Input should be less than or equal to 1",
     ]
     assert issues_of(write_project(tmp_path / "s", "version: 1\nservices: {}\n")) == [
-        "catalogue.yaml:1:1: Value error, declares no service",
+        "catalogue.yaml:1:1: declares no service",
     ]
 
 
@@ -405,11 +384,10 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
 def test_yaml_syntax_error_in_the_real_catalogue(tmp_path: Path) -> None:
     root = copy_real_project(tmp_path)
     file = root / "catalogue.yaml"
-    replace_in(file, "      notification_channels: {}\n", "      notification_channels: {\n")
-    line = line_of(file, "notification_channels: {")
-    # the unclosed flow mapping swallows the next entry and fails on the one after it
+    edit_service(file, "notification", "notification_channels: {}", "notification_channels: {]")
+    line = service_line(file, "notification", "notification_channels: {]")
     assert issues_of(root) == [
-        f"catalogue.yaml:{line + 2}:7: invalid YAML: expected ',' or '}}', but got '<scalar>'",
+        f"catalogue.yaml:{line}:31: invalid YAML: expected the node content, but found ']'",
     ]
 
 

@@ -1,0 +1,1 @@
+"""Row-level security: policy expressions, the statements that install them, and applying."""

@@ -1,0 +1,184 @@
+"""Install row-level security, changing only what differs from what was installed before.
+
+Everything runs in one transaction, each statement as the table's owner (SET LOCAL ROLE: the
+admin is a member of every service group), so a failure leaves the tables as they were and
+nothing depends on session state a transaction pooler would lose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from edulink_db.connection import ConnectionSettings, connect
+from edulink_db.plan.model import PolicyPlan, TableSecurityPlan
+from edulink_db.rls.statements import (
+    create_policy,
+    disable_statements,
+    drop_policy,
+    enable_statements,
+)
+
+PolicyKey = tuple[str, str, str]
+TableKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class SecurityState:
+    tables: tuple[TableSecurityPlan, ...] = ()
+    policies: tuple[PolicyPlan, ...] = ()
+
+    def to_props(self) -> dict[str, Any]:
+        return {
+            "tables": [asdict(t) for t in self.tables],
+            "policies": [{**asdict(p), "roles": list(p.roles)} for p in self.policies],
+        }
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any] | None) -> SecurityState:
+        props = props or {}
+        return cls(
+            tables=tuple(TableSecurityPlan(**t) for t in props.get("tables") or ()),
+            policies=tuple(
+                PolicyPlan(**{**p, "roles": tuple(p["roles"])}) for p in props.get("policies") or ()
+            ),
+        )
+
+
+def policy_key(policy: PolicyPlan) -> PolicyKey:
+    return (policy.schema, policy.table, policy.name)
+
+
+def table_key(table: TableSecurityPlan) -> TableKey:
+    return (table.schema, table.table)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step, with the sentence a dry run and a real run both print."""
+
+    owner: str
+    statement: sql.Composed
+    says: str
+
+
+def plan_changes(old: SecurityState, new: SecurityState) -> list[Change]:
+    """The statements that turn `old` into `new`, and nothing for what did not change."""
+    changes: list[Change] = []
+    old_policies = {policy_key(p): p for p in old.policies}
+    new_policies = {policy_key(p): p for p in new.policies}
+    old_tables = {table_key(t): t for t in old.tables}
+    new_tables = {table_key(t): t for t in new.tables}
+    for key, policy in old_policies.items():
+        if new_policies.get(key) != policy:
+            changes.append(Change(policy.owner, drop_policy(policy), f"drop policy {_label(key)}"))
+    for key, table in new_tables.items():
+        if key not in old_tables:
+            for statement in enable_statements(table):
+                changes.append(
+                    Change(table.owner, statement, f"enable and force RLS on {_label(key)}")
+                )
+    for key, policy in new_policies.items():
+        if old_policies.get(key) != policy:
+            # DROP IF EXISTS first: a policy left by an interrupted run is adopted, not an error.
+            changes.append(
+                Change(policy.owner, drop_policy(policy), f"replace policy {_label(key)}")
+            )
+            changes.append(
+                Change(policy.owner, create_policy(policy), f"create policy {_label(key)}")
+            )
+    for key, table in old_tables.items():
+        if key not in new_tables:
+            for statement in disable_statements(table):
+                changes.append(Change(table.owner, statement, f"disable RLS on {_label(key)}"))
+    return changes
+
+
+def _label(key: Iterable[str]) -> str:
+    return ".".join(key)
+
+
+def apply_changes(settings: ConnectionSettings, changes: Sequence[Change]) -> None:
+    if not changes:
+        return
+    with connect(settings) as conn, conn.transaction():
+        for change in changes:
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(change.owner)))
+            conn.execute(change.statement)
+
+
+def read_state(settings: ConnectionSettings, expected: SecurityState) -> SecurityState:
+    """What of `expected` is live: tables whose RLS is still enabled and forced, and policies
+    whose command, mode, roles and expressions still match what was installed.
+
+    Expressions are compared in PostgreSQL's own rendering (pg_get_expr) on both sides, by
+    installing the expected policy in a rolled-back transaction: no text normalisation of
+    our own to get wrong.
+    """
+    with connect(settings) as conn:
+        with conn.transaction():
+            live_tables = _live_tables(conn, expected.tables)
+            live_policies = _live_policies(conn, expected.policies)
+        wanted = _rendered(conn, expected)
+    tables = tuple(t for t in expected.tables if live_tables.get(table_key(t)))
+    policies = tuple(
+        p
+        if live_policies.get(policy_key(p)) == wanted.get(policy_key(p))
+        else replace(p, using="(changed outside the platform)")
+        for p in expected.policies
+        if policy_key(p) in live_policies
+    )
+    return SecurityState(tables, policies)
+
+
+def _live_tables(
+    conn: psycopg.Connection[Any], tables: Sequence[TableSecurityPlan]
+) -> dict[TableKey, bool]:
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname, c.relrowsecurity AND c.relforcerowsecurity"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+        ([t.schema for t in tables], [t.table for t in tables]),
+    ).fetchall()
+    return {(s, t): bool(on) for s, t, on in rows}
+
+
+_POLICY_QUERY = (
+    "SELECT n.nspname, c.relname, p.polname, p.polcmd, p.polpermissive,"
+    " ARRAY(SELECT rolname FROM pg_roles WHERE oid = ANY(p.polroles) ORDER BY 1),"
+    " pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)"
+    " FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE (n.nspname, c.relname, p.polname) IN"
+    " (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
+)
+
+
+def _live_policies(
+    conn: psycopg.Connection[Any], policies: Sequence[PolicyPlan]
+) -> dict[PolicyKey, tuple[Any, ...]]:
+    rows = conn.execute(
+        _POLICY_QUERY,
+        ([p.schema for p in policies], [p.table for p in policies], [p.name for p in policies]),
+    ).fetchall()
+    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
+
+
+def _rendered(
+    conn: psycopg.Connection[Any], expected: SecurityState
+) -> dict[PolicyKey, tuple[Any, ...]]:
+    """The expected policies as PostgreSQL renders them, from a transaction rolled back."""
+    try:
+        with conn.transaction(force_rollback=True):
+            for policy in expected.policies:
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(policy.owner)))
+                conn.execute(drop_policy(policy))
+                conn.execute(create_policy(policy))
+            conn.execute("RESET ROLE")
+            return _live_policies(conn, expected.policies)
+    except psycopg.Error:
+        return {}
