@@ -62,6 +62,7 @@ def check_catalogue(
     issues += check_cycles(source, services)
     issues += check_foreign_keys(services, shapes)
     issues += check_policies(source, services)
+    issues += check_row_filters(source, services)
     return issues
 
 
@@ -329,6 +330,12 @@ def check_policies(source: YamlSource, services: Mapping[str, ResolvedService]) 
                     )
                 for field in ("using", "with_check"):
                     yield from _expression_issues(source, (*where, field), getattr(policy, field))
+
+
+def check_row_filters(
+    source: YamlSource, services: Mapping[str, ResolvedService]
+) -> Iterator[Issue]:
+    for service in services.values():
         for index, read in enumerate(service.reads):
             producer = services.get(read.service)
             spec = producer.tables.get(read.table) if producer else None

@@ -73,28 +73,24 @@ def plan_changes(old: SecurityState, new: SecurityState) -> list[Change]:
     new_policies = {policy_key(p): p for p in new.policies}
     old_tables = {table_key(t): t for t in old.tables}
     new_tables = {table_key(t): t for t in new.tables}
-    for key, policy in old_policies.items():
-        if new_policies.get(key) != policy:
-            changes.append(Change(policy.owner, drop_policy(policy), f"drop policy {_label(key)}"))
-    for key, table in new_tables.items():
-        if key not in old_tables:
-            for statement in enable_statements(table):
-                changes.append(
-                    Change(table.owner, statement, f"enable and force RLS on {_label(key)}")
-                )
-    for key, policy in new_policies.items():
-        if old_policies.get(key) != policy:
-            # DROP IF EXISTS first: a policy left by an interrupted run is adopted, not an error.
-            changes.append(
-                Change(policy.owner, drop_policy(policy), f"replace policy {_label(key)}")
-            )
-            changes.append(
-                Change(policy.owner, create_policy(policy), f"create policy {_label(key)}")
-            )
-    for key, table in old_tables.items():
-        if key not in new_tables:
-            for statement in disable_statements(table):
-                changes.append(Change(table.owner, statement, f"disable RLS on {_label(key)}"))
+    for name, policy in old_policies.items():
+        if name not in new_policies:
+            changes.append(Change(policy.owner, drop_policy(policy), f"drop policy {_label(name)}"))
+    for table_name, table in new_tables.items():
+        if table_name not in old_tables:
+            says = f"enable and force RLS on {_label(table_name)}"
+            changes += [Change(table.owner, s, says) for s in enable_statements(table)]
+    for name, policy in new_policies.items():
+        if old_policies.get(name) != policy:
+            # DROP IF EXISTS first: a changed policy is replaced in the same transaction, and
+            # one left by an interrupted run is adopted rather than an error.
+            says = f"create policy {_label(name)}"
+            changes.append(Change(policy.owner, drop_policy(policy), says))
+            changes.append(Change(policy.owner, create_policy(policy), says))
+    for table_name, table in old_tables.items():
+        if table_name not in new_tables:
+            says = f"disable RLS on {_label(table_name)}"
+            changes += [Change(table.owner, s, says) for s in disable_statements(table)]
     return changes
 
 

@@ -58,7 +58,7 @@ def parse_expression(text: str) -> Any:
     return policy.qual
 
 
-class _WrapPerStatementCalls(visitors.Visitor):  # type: ignore[misc]
+class _WrapPerStatementCalls(visitors.Visitor):
     def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> Any:
         return visitors.Skip  # already a sub-select: evaluated as its own plan
 
@@ -80,7 +80,7 @@ def _reads_the_row(node: Any) -> bool:
     """A call whose arguments name a column differs per row and must stay as it is."""
     found = False
 
-    class _Find(visitors.Visitor):  # type: ignore[misc]
+    class _Find(visitors.Visitor):
         def visit_ColumnRef(self, ancestors: Any, ref: ast.ColumnRef) -> None:
             nonlocal found
             found = True

@@ -34,9 +34,9 @@ def create_policy(policy: PolicyPlan) -> sql.Composed:
     ]
     # The expressions are pglast's rendering of a parse tree (rls.expressions), not user text.
     if policy.using is not None:
-        parts.append(sql.SQL("USING ({})").format(sql.SQL(policy.using)))  # type: ignore[arg-type]
+        parts.append(sql.SQL("USING ({})").format(sql.SQL(policy.using)))
     if policy.with_check is not None:
-        parts.append(sql.SQL("WITH CHECK ({})").format(sql.SQL(policy.with_check)))  # type: ignore[arg-type]
+        parts.append(sql.SQL("WITH CHECK ({})").format(sql.SQL(policy.with_check)))
     return sql.SQL(" ").join(parts)
 
 

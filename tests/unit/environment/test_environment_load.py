@@ -149,15 +149,13 @@ def test_neither_target_nor_local_database() -> None:
 
 def test_protected_and_disposable() -> None:
     assert issues("staging", staging(disposable="true")) == [
-        "Pulumi.staging.yaml: edulink-db: a stack cannot be both disposable and "
-        "protected",
+        "Pulumi.staging.yaml: edulink-db: a stack cannot be both disposable and protected",
     ]
 
 
 def test_protected_by_default() -> None:
     assert issues("staging", staging(protected=None, disposable="true")) == [
-        "Pulumi.staging.yaml: edulink-db: a stack cannot be both disposable and "
-        "protected",
+        "Pulumi.staging.yaml: edulink-db: a stack cannot be both disposable and protected",
     ]
 
 

@@ -1,0 +1,223 @@
+"""The migration runner and its dynamic provider, on a real server."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from components.migrations import MigrationsProvider, file_list
+from edulink_db.catalogue.load import load_catalogue
+from edulink_db.connection import ConnectionSettings
+from edulink_db.migrations.files import Step
+from edulink_db.migrations.runner import MigrationError, apply_migrations, lock_key, read_history
+from edulink_db.plan.compile import dependency_order
+from tests.support.cluster import Cluster
+from tests.support.deploy import admin_connection
+
+SCHEMA, ROLE = "svc_schema", "svc_role"
+
+
+def step(version: int, sql: str, name: str = "change") -> Step:
+    return Step(version, name, hashlib.sha256(sql.encode()).hexdigest(), sql)
+
+
+@pytest.fixture
+def admin(pg_cluster: Cluster, database: str) -> ConnectionSettings:
+    """An empty service: its group role owns its schema, and the admin is a member."""
+    with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {ROLE} NOLOGIN")
+        conn.execute(f"GRANT {ROLE} TO postgres")
+        conn.execute(f"CREATE SCHEMA {SCHEMA} AUTHORIZATION {ROLE}")
+    return ConnectionSettings.from_mapping(admin_connection(pg_cluster, database))
+
+
+def tables(settings: ConnectionSettings) -> list[tuple[str, str]]:
+    with psycopg.connect(settings.conninfo()) as conn:
+        return conn.execute(
+            "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = %s ORDER BY 1",
+            (SCHEMA,),
+        ).fetchall()
+
+
+def test_files_apply_in_order_as_the_group_and_again_as_a_no_op(admin: ConnectionSettings) -> None:
+    steps = [
+        step(2, "CREATE INDEX ON svc_schema.a (x)"),
+        step(1, "CREATE TABLE svc_schema.a (x int)"),
+    ]
+    history = apply_migrations(admin, "svc", SCHEMA, ROLE, steps)
+    assert [a.version for a in history] == [1, 2]
+    assert tables(admin) == [("a", ROLE), ("edulink_migrations", ROLE)]
+    again = apply_migrations(admin, "svc", SCHEMA, ROLE, steps)
+    assert again == history
+    with psycopg.connect(admin.conninfo()) as conn:
+        applied_by = conn.execute(
+            "SELECT DISTINCT applied_by FROM svc_schema.edulink_migrations"
+        ).fetchall()
+    assert applied_by == [("postgres",)]
+
+
+def test_a_new_file_applies_alone(admin: ConnectionSettings) -> None:
+    first = [step(1, "CREATE TABLE svc_schema.a (x int)")]
+    apply_migrations(admin, "svc", SCHEMA, ROLE, first)
+    history = apply_migrations(
+        admin, "svc", SCHEMA, ROLE, [*first, step(2, "CREATE TABLE svc_schema.b (y int)")]
+    )
+    assert [a.version for a in history] == [1, 2]
+    assert [t for t, _ in tables(admin)] == ["a", "b", "edulink_migrations"]
+
+
+def test_an_edited_applied_file_is_refused_by_name(admin: ConnectionSettings) -> None:
+    apply_migrations(
+        admin, "svc", SCHEMA, ROLE, [step(1, "CREATE TABLE svc_schema.a (x int)", "baseline")]
+    )
+    edited = [
+        step(1, "CREATE TABLE svc_schema.a (x bigint)", "baseline"),
+        step(2, "CREATE TABLE svc_schema.b (y int)"),
+    ]
+    with pytest.raises(
+        MigrationError, match=r"migrations/svc/0001_baseline.sql was changed after it was applied"
+    ):
+        apply_migrations(admin, "svc", SCHEMA, ROLE, edited)
+    assert [t for t, _ in tables(admin)] == ["a", "edulink_migrations"]  # 0002 did not run either
+
+
+def test_a_failing_file_leaves_nothing_and_the_next_run_resumes(admin: ConnectionSettings) -> None:
+    good = step(1, "CREATE TABLE svc_schema.a (x int)")
+    broken = step(
+        2,
+        "CREATE TABLE svc_schema.b (y int);\nINSERT INTO svc_schema.b VALUES ('not a number')",
+        "broken",
+    )
+    with pytest.raises(MigrationError) as failure:
+        apply_migrations(admin, "svc", SCHEMA, ROLE, [good, broken])
+    assert str(failure.value).startswith("migrations/svc/0002_broken.sql failed")
+    assert "[22P02]" in str(failure.value) and "nothing of this file was applied" in str(
+        failure.value
+    )
+    assert [t for t, _ in tables(admin)] == ["a", "edulink_migrations"]  # no half of 0002
+    assert [a.version for a in read_history(admin, SCHEMA) or []] == [1]
+    fixed = step(
+        2, "CREATE TABLE svc_schema.b (y int);\nINSERT INTO svc_schema.b VALUES (1)", "broken"
+    )
+    assert [a.version for a in apply_migrations(admin, "svc", SCHEMA, ROLE, [good, fixed])] == [
+        1,
+        2,
+    ]
+
+
+def test_a_migration_cannot_touch_what_its_group_may_not(admin: ConnectionSettings) -> None:
+    """It runs as the group, not as the admin: another schema is out of reach."""
+    with pytest.raises(
+        MigrationError, match=r"\[42501\] permission denied for schema public|\[42501\]"
+    ):
+        apply_migrations(admin, "svc", SCHEMA, ROLE, [step(1, "CREATE TABLE extensions.x (a int)")])
+
+
+def test_two_applies_at_once_serialise_on_the_advisory_lock(admin: ConnectionSettings) -> None:
+    steps = [
+        step(v, f"CREATE TABLE svc_schema.t{v} (x int); SELECT pg_sleep(0.05)") for v in range(1, 6)
+    ]
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            apply_migrations(admin, "svc", SCHEMA, ROLE, steps)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [a.version for a in read_history(admin, SCHEMA) or []] == [1, 2, 3, 4, 5]
+    assert lock_key(SCHEMA) == lock_key(SCHEMA) and lock_key(SCHEMA) != lock_key("other_schema")
+
+
+def props(admin: ConnectionSettings, steps: list[Step], disposable: bool) -> dict[str, Any]:
+    return {
+        "service": "svc",
+        "schema": SCHEMA,
+        "role": ROLE,
+        "steps": [s.__dict__ for s in steps],
+        "files": file_list(steps),
+        "disposable": disposable,
+        "connection": {**admin.__dict__},
+    }
+
+
+def test_provider_diff_lists_pending_files_and_check_refuses_edits(
+    admin: ConnectionSettings,
+) -> None:
+    provider = MigrationsProvider()
+    old = props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)", "baseline")], False)
+    new = props(
+        admin,
+        [step(1, "CREATE TABLE svc_schema.a (x int)", "baseline"), step(2, "SELECT 1", "more")],
+        False,
+    )
+    assert provider.diff("id", old, new).changes is True
+    assert new["files"][1].startswith("0002_more.sql sha256:")
+    assert provider.diff("id", old, old).changes is False
+    edited = props(admin, [step(1, "CREATE TABLE svc_schema.a (y int)", "baseline")], False)
+    failures = provider.check(old, edited).failures
+    assert [f.property for f in failures] == ["steps"]
+    assert "migrations/svc/0001_baseline.sql was changed after it was applied" in failures[0].reason
+
+
+@pytest.mark.parametrize("disposable", [False, True])
+def test_delete_keeps_the_data_unless_the_stack_is_disposable(
+    admin: ConnectionSettings, disposable: bool
+) -> None:
+    provider = MigrationsProvider()
+    created = provider.create(
+        props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)")], disposable)
+    )
+    assert created.outs["applied"][0].startswith("0001_change.sql sha256:")
+    provider.delete(created.id, created.outs)
+    expected = [] if disposable else ["a", "edulink_migrations"]
+    assert [t for t, _ in tables(admin)] == expected
+
+
+def test_every_real_migration_applies_and_reapplies(
+    admin: ConnectionSettings, pg_cluster: Cluster, database: str, project_root: Path
+) -> None:
+    """All services' baseline files on an empty database, in dependency order."""
+    loaded = load_catalogue(project_root)
+    with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
+        for service in loaded.services.values():
+            conn.execute(f"CREATE ROLE {service.group_role} NOLOGIN")
+            conn.execute(f"GRANT {service.group_role} TO postgres")
+            conn.execute(f"CREATE SCHEMA {service.schema_name} AUTHORIZATION {service.group_role}")
+        for service in loaded.services.values():
+            for read in service.reads:
+                producer = loaded.services[read.service]
+                conn.execute(
+                    f"GRANT USAGE ON SCHEMA {producer.schema_name} TO {service.group_role}"
+                )
+    for name in dependency_order(loaded.services):
+        service = loaded.services[name]
+        with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
+            for read in service.reads:
+                producer = loaded.services[read.service]
+                if read.references:
+                    columns = ", ".join(read.references)
+                    conn.execute(
+                        f"GRANT REFERENCES ({columns}) ON {producer.schema_name}.{read.table} TO {service.group_role}"
+                    )
+        steps = [m.step() for m in loaded.migrations[name]]
+        assert apply_migrations(admin, name, service.schema_name, service.group_role, steps)
+        assert apply_migrations(admin, name, service.schema_name, service.group_role, steps)
+    with psycopg.connect(pg_cluster.superuser_dsn(database)) as conn:
+        schemas = [s.schema_name for s in loaded.services.values()]
+        count = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = ANY(%s) AND tablename <> 'edulink_migrations'",
+            (schemas,),
+        ).fetchone()
+    assert count == (29,)
