@@ -25,9 +25,16 @@ class Project:
 
 
 def load_project(
-    root: Path, stack: str, config: Mapping[str, str], secret_keys: Collection[str]
+    root: Path,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: Collection[str],
+    require_secrets: bool = True,
 ) -> Project:
-    """Raise ValidationFailed with the problems of both inputs when either is bad."""
+    """Raise ValidationFailed with the problems of both inputs when either is bad.
+
+    `require_secrets=False` is for tools that never connect as the admin (matrix, audit).
+    """
     problems: list[Issue] = []
     catalogue = environment = None
     try:
@@ -37,7 +44,7 @@ def load_project(
     try:
         # Without a valid catalogue there is nothing to check service names against.
         services = catalogue.services if catalogue else None
-        environment = load_environment(stack, config, secret_keys, services)
+        environment = load_environment(stack, config, secret_keys, services, require_secrets)
     except ValidationFailed as failed:
         problems += failed.issues
     if problems or catalogue is None or environment is None:
