@@ -33,7 +33,7 @@ from edulink_db.stackfile import known_stacks, read_stack_config
 
 app = typer.Typer(
     name="edulink-db",
-    help="The Edulink database platform: validate inputs, show the access matrix, audit a database.",
+    help="The Edulink database platform: validate, show the access matrix, audit a database.",
     no_args_is_help=True,
     add_completion=False,
 )
