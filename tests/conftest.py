@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from edulink_db.project import Project, load_project
 from tests.support.cluster import DSN_ENV, Cluster, open_cluster, versions_to_test
+from tests.support.deploy import Deployment, deploy
+from tests.support.program import recorded, stack_config, with_admin_password
 from tests.support.report import PROBE_COUNTS
 
 BASE_DIR_ENV = "EDULINK_PG_BASE_DIR"
@@ -51,6 +54,20 @@ def database(pg_cluster: Cluster) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def project(project_root: Path) -> Project:
+    """The prod stack's catalogue, settings and plan, as the program compiles them."""
+    config, secret = with_admin_password(stack_config("prod"))
+    return load_project(project_root, "prod", config, secret)
+
+
+@pytest.fixture(scope="module")
+def prod(pg_cluster: Cluster) -> Deployment:
+    """The prod program replayed onto a fresh database; one per test module, since modules
+    tamper with it (each restores what it changed)."""
+    return deploy(pg_cluster, recorded("prod"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

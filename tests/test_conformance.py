@@ -4,45 +4,16 @@ every service: what must work works, and what must fail fails with 42501."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from edulink_db.matrix import build_matrix
-from edulink_db.project import Project, load_project
-from tests.support.cluster import Cluster
-from tests.support.deploy import Deployment, deploy
+from edulink_db.project import Project
+from tests.support.deploy import Deployment, sqlstate_of
 from tests.support.probes import ProbeReport, column_info, probe_service
-from tests.support.program import recorded, stack_config, with_admin_password
 from tests.support.report import PROBE_COUNTS
-
-
-@pytest.fixture(scope="module")
-def project(project_root: Path) -> Project:
-    config, secret = with_admin_password(stack_config("prod"))
-    return load_project(project_root, "prod", config, secret)
-
-
-@pytest.fixture(scope="module")
-def prod(pg_cluster: Cluster) -> Deployment:
-    return deploy(pg_cluster, recorded("prod"))
-
-
-def login(prod: Deployment, project: Project, service: str) -> psycopg.Connection[Any]:
-    plan = project.plan.service(service)
-    return psycopg.connect(prod.login_dsn(service, plan.login.name), autocommit=True)
-
-
-def sqlstate_of(conn: psycopg.Connection[Any], statement: str) -> str | None:
-    try:
-        with conn.transaction():
-            conn.execute(statement)  # type: ignore[arg-type]
-        return None
-    except psycopg.Error as error:
-        return error.sqlstate
 
 
 def run_probes(prod: Deployment, project: Project) -> ProbeReport:
@@ -112,7 +83,7 @@ def test_a_login_session_acts_as_its_group_with_pinned_settings(
     """Defect 5: services log in, and their search_path and timeouts are pinned on the role,
     so they hold through a transaction pooler that drops session SETs."""
     for service in project.plan.services:
-        with login(prod, project, service.name) as conn:
+        with prod.login(service.name) as conn:
             row = conn.execute(
                 "SELECT session_user, current_user, current_setting('search_path'),"
                 " (SELECT setting FROM pg_settings WHERE name = 'statement_timeout')"
@@ -186,7 +157,7 @@ def test_nothing_is_granted_to_public(prod: Deployment, project: Project) -> Non
 @pytest.fixture
 def later_objects(prod: Deployment, project: Project) -> Iterator[None]:
     """Objects the auth service creates after the deploy, the way its Django migrations would."""
-    with login(prod, project, "auth") as conn:
+    with prod.login("auth") as conn:
         conn.execute("CREATE TABLE auth_schema.later_tokens (id int PRIMARY KEY, secret text)")
         conn.execute(
             "CREATE FUNCTION auth_schema.later_check() RETURNS int LANGUAGE sql AS 'SELECT 1'"
@@ -195,7 +166,7 @@ def later_objects(prod: Deployment, project: Project) -> Iterator[None]:
     try:
         yield
     finally:
-        with login(prod, project, "auth") as conn:
+        with prod.login("auth") as conn:
             conn.execute("DROP TABLE auth_schema.later_tokens")
             conn.execute("DROP FUNCTION auth_schema.later_check()")
             conn.execute("DROP TYPE auth_schema.later_kind")
@@ -221,11 +192,11 @@ def test_objects_created_later_belong_to_the_group_and_stay_private(
             " WHERE oid = 'auth_schema.later_kind'::regtype AND x.grantee = 0"
         ).fetchall()
         assert public == [(0,), (0,)]
-    with login(prod, project, "auth") as conn:
+    with prod.login("auth") as conn:
         assert sqlstate_of(conn, "INSERT INTO later_tokens VALUES (1, 's')") is None
         assert sqlstate_of(conn, "SELECT auth_schema.later_check()") is None
     # user holds USAGE on auth_schema, so only the object's own ACL stands in the way.
-    with login(prod, project, "user") as conn:
+    with prod.login("user") as conn:
         assert sqlstate_of(conn, "SELECT secret FROM auth_schema.later_tokens") == "42501"
         assert sqlstate_of(conn, "SELECT auth_schema.later_check()") == "42501"
         # Type USAGE is checked where a type is used in DDL, not in a cast.
@@ -254,7 +225,7 @@ def test_defect_2_a_table_grant_without_schema_usage_is_useless(
         with prod.superuser() as conn:
             conn.execute("DROP OWNED BY seed_user_service")
             conn.execute("DROP ROLE seed_user_service")
-    with login(prod, project, "user") as conn:
+    with prod.login("user") as conn:
         assert conn.execute("SELECT count(email) FROM auth_schema.users").fetchone() == (0,)
 
 
@@ -278,7 +249,7 @@ def test_defect_3_cross_schema_foreign_keys_exist_where_declared_only(
         if r.references
     }
     assert found == declared
-    with login(prod, project, "notification") as conn:  # reads user_profiles, no references
+    with prod.login("notification") as conn:  # reads user_profiles, no references
         statement = "CREATE TABLE notification_schema.probe (p uuid REFERENCES user_schema.user_profiles (id))"
         assert sqlstate_of(conn, statement) == "42501"
 
@@ -286,7 +257,7 @@ def test_defect_3_cross_schema_foreign_keys_exist_where_declared_only(
 def test_defect_8_secret_columns_are_never_readable_across_services(
     prod: Deployment, project: Project
 ) -> None:
-    with login(prod, project, "user") as conn:
+    with prod.login("user") as conn:
         assert sqlstate_of(conn, "SELECT id, email, is_active FROM auth_schema.users") is None
         assert sqlstate_of(conn, "SELECT password_hash FROM auth_schema.users") == "42501"
         assert sqlstate_of(conn, "SELECT * FROM auth_schema.users") == "42501"
@@ -296,7 +267,7 @@ def test_defect_8_secret_columns_are_never_readable_across_services(
                 for reader in project.plan.services:
                     if reader.name == service.name:
                         continue
-                    with login(prod, project, reader.name) as conn:
+                    with prod.login(reader.name) as conn:
                         statement = (
                             sql.SQL("SELECT {} FROM {}")
                             .format(

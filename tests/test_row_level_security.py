@@ -8,44 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from edulink_db.connection import ConnectionSettings
-from edulink_db.project import Project, load_project
+from edulink_db.project import Project
 from edulink_db.rls.apply import SecurityState, apply_changes, plan_changes, read_state
-from tests.support.cluster import Cluster
-from tests.support.deploy import Deployment, deploy
-from tests.support.program import recorded, stack_config, with_admin_password
-
-
-@pytest.fixture(scope="module")
-def project(project_root: Path) -> Project:
-    config, secret = with_admin_password(stack_config("prod"))
-    return load_project(project_root, "prod", config, secret)
-
-
-@pytest.fixture(scope="module")
-def prod(pg_cluster: Cluster) -> Deployment:
-    return deploy(pg_cluster, recorded("prod"))
-
-
-def login(prod: Deployment, service: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(prod.login_dsn(service, f"{service}_service"), autocommit=True)
-
-
-def sqlstate_of(
-    conn: psycopg.Connection[Any], statement: str, params: tuple[Any, ...] = ()
-) -> str | None:
-    try:
-        with conn.transaction():
-            conn.execute(statement, params)  # type: ignore[arg-type]
-        return None
-    except psycopg.Error as error:
-        return error.sqlstate
+from tests.support.deploy import Deployment, sqlstate_of
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +23,12 @@ def people(prod: Deployment) -> dict[str, uuid.UUID]:
     """Two accounts with profiles (one soft-deleted), one account with only a delivery
     preference, written by the owning services."""
     ids = {name: uuid.uuid4() for name in ("ada", "bob", "cyd", "ada_profile", "bob_profile")}
-    with login(prod, "auth") as auth:
+    with prod.login("auth") as auth:
         for name in ("ada", "bob", "cyd"):
             auth.execute(
                 "INSERT INTO users (id, email) VALUES (%s, %s)", (ids[name], f"{name}@example.org")
             )
-    with login(prod, "user") as user:
+    with prod.login("user") as user:
         user.execute(
             "INSERT INTO user_profiles (id, user_id, first_name, last_name, role) VALUES"
             " (%s, %s, 'Ada', 'Lovelace', 'student'), (%s, %s, 'Bob', 'Gone', 'student')",
@@ -67,7 +37,7 @@ def people(prod: Deployment) -> dict[str, uuid.UUID]:
         user.execute(
             "UPDATE user_profiles SET deleted_at = now() WHERE id = %s", (ids["bob_profile"],)
         )
-    with login(prod, "notification") as notification:
+    with prod.login("notification") as notification:
         channel = notification.execute(
             "INSERT INTO notification_channels (code, display_name) VALUES ('email', 'E-mail') RETURNING id"
         ).fetchone()
@@ -136,7 +106,7 @@ def test_rls_is_enabled_and_forced_exactly_where_planned(
 
 def test_defect_1_the_seed_policy_locks_the_owner_out(prod: Deployment) -> None:
     """`CREATE POLICY p ON t FOR ALL TO role` has no USING: NULL, so no row, and no insert."""
-    with login(prod, "institution") as conn:
+    with prod.login("institution") as conn:
         conn.execute("CREATE TABLE seed_policy_demo (id int)")
         try:
             conn.execute("ALTER TABLE seed_policy_demo ENABLE ROW LEVEL SECURITY")
@@ -151,7 +121,7 @@ def test_defect_1_the_seed_policy_locks_the_owner_out(prod: Deployment) -> None:
 def test_defects_1_and_6_the_owner_sees_and_writes_its_rows_under_force(
     prod: Deployment, people: dict[str, uuid.UUID]
 ) -> None:
-    with login(prod, "user") as user:
+    with prod.login("user") as user:
         assert user.execute("SELECT count(*) FROM user_profiles").fetchone() == (2,)
         assert (
             sqlstate_of(
@@ -172,7 +142,7 @@ def test_defects_1_and_6_the_owner_sees_and_writes_its_rows_under_force(
 @pytest.mark.usefixtures("people")
 def test_a_restrictive_policy_binds_the_owner_too(prod: Deployment) -> None:
     """security_logs is append-only, for the auth service itself: FORCE makes that hold."""
-    with login(prod, "auth") as auth:
+    with prod.login("auth") as auth:
         auth.execute("INSERT INTO security_logs (event_type) VALUES ('login_succeeded')")
         assert auth.execute("UPDATE security_logs SET severity = 'high'").rowcount == 0
         assert auth.execute("DELETE FROM security_logs").rowcount == 0
@@ -183,14 +153,14 @@ def test_a_reader_sees_exactly_what_its_policy_admits(
     prod: Deployment, people: dict[str, uuid.UUID]
 ) -> None:
     for reader in ("application", "internship", "notification"):
-        with login(prod, reader) as conn:
+        with prod.login(reader) as conn:
             rows = conn.execute(
                 "SELECT id, first_name FROM user_schema.user_profiles ORDER BY 2"
             ).fetchall()
         assert rows == [(people["ada_profile"], "Ada")], (
             reader
         )  # the soft-deleted profile is filtered
-    with login(prod, "user") as user:
+    with prod.login("user") as user:
         emails = user.execute("SELECT email FROM auth_schema.users ORDER BY 1").fetchall()
     assert [e for (e,) in emails] == ["ada@example.org", "bob@example.org", "cyd@example.org"]
 
@@ -201,7 +171,7 @@ def test_a_stray_grant_without_a_policy_sees_no_row(prod: Deployment) -> None:
         conn.execute("GRANT USAGE ON SCHEMA auth_schema TO institution_service_role")
         conn.execute("GRANT SELECT (id) ON auth_schema.users TO institution_service_role")
     try:
-        with login(prod, "institution") as conn:
+        with prod.login("institution") as conn:
             assert conn.execute("SELECT count(id) FROM auth_schema.users").fetchone() == (0,)
     finally:
         with prod.superuser() as conn:
@@ -212,7 +182,7 @@ def test_a_stray_grant_without_a_policy_sees_no_row(prod: Deployment) -> None:
 def test_with_check_blocks_a_write_outside_the_acting_profile(
     prod: Deployment, people: dict[str, uuid.UUID]
 ) -> None:
-    with login(prod, "user") as user:
+    with prod.login("user") as user:
         with user.transaction():
             user.execute(
                 "SELECT set_config('edulink.acting_profile_id', %s, true)",
@@ -248,12 +218,12 @@ def test_policy_calls_are_evaluated_once_per_statement(prod: Deployment) -> None
 def test_cross_schema_foreign_keys_follow_their_on_delete(
     prod: Deployment, people: dict[str, uuid.UUID]
 ) -> None:
-    with login(prod, "auth") as auth:
+    with prod.login("auth") as auth:
         # user_profiles.user_id is RESTRICT: an account with a profile cannot be deleted
         assert sqlstate_of(auth, "DELETE FROM users WHERE id = %s", (people["ada"],)) == "23503"
         # delivery_preferences.user_id is CASCADE: the preference goes with the account
         assert auth.execute("DELETE FROM users WHERE id = %s", (people["cyd"],)).rowcount == 1
-    with login(prod, "notification") as notification:
+    with prod.login("notification") as notification:
         assert notification.execute(
             "SELECT count(*) FROM delivery_preferences WHERE user_id = %s", (people["cyd"],)
         ).fetchone() == (0,)

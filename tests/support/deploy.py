@@ -31,6 +31,23 @@ class Deployment:
     def admin_connection(self) -> dict[str, Any]:
         return admin_connection(self.cluster, self.database)
 
+    def login(self, service: str) -> psycopg.Connection[Any]:
+        """A session as the service's login role (which acts as its group)."""
+        role = str(self.recording.by_name(f"{service}-login-role").inputs["name"])
+        return psycopg.connect(self.login_dsn(service, role), autocommit=True)
+
+
+def sqlstate_of(
+    conn: psycopg.Connection[Any], statement: str, params: tuple[Any, ...] = ()
+) -> str | None:
+    """None when the statement succeeds, else its SQLSTATE; nothing it did is kept."""
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(statement, params)  # type: ignore[arg-type]
+        return None
+    except psycopg.Error as error:
+        return error.sqlstate
+
 
 def admin_connection(cluster: Cluster, database: str) -> dict[str, Any]:
     """What the dynamic resources connect with: the emulated Supabase `postgres`."""
