@@ -61,9 +61,12 @@ def admin_connection(cluster: Cluster, database: str) -> dict[str, Any]:
     }
 
 
-def deploy(cluster: Cluster, recording: Recording, seed: int | None = None) -> Deployment:
+def deploy(
+    cluster: Cluster, recording: Recording, seed: int | None = None, workers: int = 1
+) -> Deployment:
     """Reset the cluster (roles are cluster-wide), create a database and replay onto it."""
     cluster.reset()
     database = cluster.create_database()
-    log = replay(recording, cluster.admin_dsn(database), admin_connection(cluster, database), seed)
+    connection = admin_connection(cluster, database)
+    log = replay(recording, cluster.admin_dsn(database), connection, seed, workers)
     return Deployment(cluster, database, recording, log)

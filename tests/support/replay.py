@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,26 +75,73 @@ def topological_orders(recording: Recording, seed: int | None = None) -> list[Re
 
 
 def replay(
-    recording: Recording, admin_dsn: str, connection: dict[str, Any], seed: int | None = None
+    recording: Recording,
+    admin_dsn: str,
+    connection: dict[str, Any],
+    seed: int | None = None,
+    workers: int = 1,
 ) -> Replay:
     """Apply every resource; `connection` replaces the admin connection dynamic resources
-    carry, so a recording of any stack lands on the test database."""
+    carry, so a recording of any stack lands on the test database.
+
+    With `workers` > 1, resources run concurrently as soon as their dependencies are done,
+    the way `pulumi up` schedules them (its default parallelism is unbounded).
+    """
     log = Replay()
-    for resource in topological_orders(recording, seed):
-        if resource.type.startswith(SKIPPED_PREFIXES):
-            continue
-        log.order.append(resource.name)
-        if resource.type.startswith("pulumi-python:dynamic"):
-            create_dynamic(resource, connection)
-            continue
-        handler = HANDLERS.get(resource.type)
-        if handler is None:
-            raise AssertionError(f"the replay does not know {resource.type}")
-        with psycopg.connect(admin_dsn, autocommit=False) as conn:
-            executor = _Executor(conn, log)
-            handler(executor, resource.inputs)
-            conn.commit()
+    if workers == 1:
+        for resource in topological_orders(recording, seed):
+            _apply(resource, admin_dsn, connection, log)
+        return log
+    _apply_concurrently(recording, admin_dsn, connection, log, random.Random(seed), workers)
     return log
+
+
+def _apply(resource: Registration, admin_dsn: str, connection: dict[str, Any], log: Replay) -> None:
+    if resource.type.startswith(SKIPPED_PREFIXES):
+        return
+    log.order.append(resource.name)
+    if resource.type.startswith("pulumi-python:dynamic"):
+        create_dynamic(resource, connection)
+        return
+    handler = HANDLERS.get(resource.type)
+    if handler is None:
+        raise AssertionError(f"the replay does not know {resource.type}")
+    with psycopg.connect(admin_dsn, autocommit=False) as conn:
+        handler(_Executor(conn, log), resource.inputs)
+        conn.commit()
+
+
+def _apply_concurrently(
+    recording: Recording,
+    admin_dsn: str,
+    connection: dict[str, Any],
+    log: Replay,
+    rng: random.Random,
+    workers: int,
+) -> None:
+    by_urn = recording.by_urn()
+    needs = {
+        r.urn: {d for d in (*r.dependencies, r.parent) if d in by_urn} for r in recording.resources
+    }
+    done: set[str] = set()
+    running: dict[Future[None], str] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while len(done) < len(needs):
+            started = set(running.values())
+            ready = [
+                u
+                for u, deps in needs.items()
+                if u not in done and u not in started and deps <= done
+            ]
+            rng.shuffle(ready)
+            for urn in ready:
+                running[pool.submit(_apply, by_urn[urn], admin_dsn, connection, log)] = urn
+            if not running:
+                raise AssertionError(f"dependency cycle among {sorted(set(needs) - done)}")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                future.result()  # re-raise the first failure, e.g. "tuple concurrently updated"
+                done.add(running.pop(future))
 
 
 def dynamic_provider(resource: Registration) -> Any:
