@@ -3,44 +3,46 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from edulink_db.project import Project, load_project
+from tests.support.cluster import ADMIN_PASSWORD as CLUSTER_ADMIN_PASSWORD
 from tests.support.cluster import DSN_ENV, Cluster, open_cluster, versions_to_test
 from tests.support.deploy import Deployment, deploy
 from tests.support.program import recorded, stack_config, with_admin_password
-from tests.support.report import PROBE_COUNTS
+from tests.support.report import KNOWN_SECRETS, LEAKS, PROBE_COUNTS, register_secret, scan
 
 BASE_DIR_ENV = "EDULINK_PG_BASE_DIR"
 """Optional parent directory for the clusters' files; a tmpfs (e.g. /dev/shm) is ~5x faster."""
 
 
 @pytest.fixture(scope="session", params=versions_to_test(), ids=lambda v: f"pg{v}")
-def pg_cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
+def pg_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """One server per PostgreSQL major for the whole session, or the one in EDULINK_TEST_DSN.
 
     Roles are cluster-wide, so tests that deploy reset the server first (tests/support/deploy).
     """
     major: int = request.param
-    parent = os.environ.get(BASE_DIR_ENV)
-    base_dir = (
-        Path(tempfile.mkdtemp(prefix="edulink-", dir=parent))
-        if parent
-        else tmp_path_factory.mktemp(f"pg{major}")
+    # Not under pytest's basetemp: every pytest run re-applies mode 0700 to
+    # /tmp/pytest-of-<user>, which would lock the `postgres` OS user out of a running cluster.
+    base_dir = Path(
+        tempfile.mkdtemp(prefix=f"edulink-pg{major}-", dir=os.environ.get(BASE_DIR_ENV))
     )
-    with open_cluster(major, base_dir) as server:  # stop(): shut down, or only reset if attached
-        if server.major != major:
-            pytest.skip(f"{DSN_ENV} points at PostgreSQL {server.major}, not {major}")
-        yield server
-    if parent:
-        base_dir.rmdir()
+    try:
+        with open_cluster(major, base_dir) as server:  # stop(): shut down, or reset if attached
+            if server.major != major:
+                pytest.skip(f"{DSN_ENV} points at PostgreSQL {server.major}, not {major}")
+            register_secret(conninfo_to_dict(server.superuser_dsn()).get("password", ""))
+            yield server
+    finally:
+        shutil.rmtree(base_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -77,7 +79,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.database)
 
 
+register_secret(CLUSTER_ADMIN_PASSWORD)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Secrets must never reach output, logs or error texts: scan what each test produced."""
+    for title, content in report.sections:
+        scan(f"{report.nodeid} ({title})", content)
+    if report.failed:
+        scan(f"{report.nodeid} (failure)", report.longreprtext)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if LEAKS and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if LEAKS:
+        terminalreporter.section("secrets found in test output", red=True)
+        for leak in LEAKS:
+            terminalreporter.write_line(leak)
+    else:
+        terminalreporter.write_line(
+            f"secret scan: {len(KNOWN_SECRETS)} secrets, none in any test's output"
+        )
     if not PROBE_COUNTS:
         return
     terminalreporter.section("access matrix probes")

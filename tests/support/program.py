@@ -21,9 +21,12 @@ from google.protobuf import json_format
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc
 
+from tests.support.report import register_secret
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "edulink-db"
 ADMIN_PASSWORD = "test-admin-password-Xq9"  # what the tests give as the stack's secret
+register_secret(ADMIN_PASSWORD)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class _Mocks(mocks.Mocks):
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = secrets.token_urlsafe(30)[: int(args.inputs.get("length", 32))]
+            register_secret(state["result"])
         if args.typ.startswith("docker:"):
             state.setdefault("imageId", "sha256:" + "0" * 64)
         return f"{args.name}-id", state
