@@ -50,16 +50,28 @@ def apply_migrations(
     lock and re-reads the history: two concurrent applies serialise, and the second finds the
     file applied. An applied file whose checksum changed stops the run before anything runs.
     """
-    with connect(settings) as conn:
-        for step in sorted(steps, key=lambda s: s.version):
+    current = "the history"
+    try:
+        with connect(settings) as conn:
+            for step in sorted(steps, key=lambda s: s.version):
+                current = f"migrations/{service}/{step.file_name}"
+                with conn.transaction():
+                    history = _locked_history(conn, schema, role)
+                    ensure_unchanged(service, history, steps)
+                    if step.version in history:
+                        continue
+                    _run_step(conn, service, schema, step)
+            current = "the history"
             with conn.transaction():
-                history = _locked_history(conn, schema, role)
-                ensure_unchanged(service, history, steps)
-                if step.version in history:
-                    continue
-                _run_step(conn, service, schema, step)
-        with conn.transaction():
-            return sorted(_locked_history(conn, schema, role).values(), key=lambda a: a.version)
+                return sorted(_locked_history(conn, schema, role).values(), key=lambda a: a.version)
+    except psycopg.OperationalError as error:
+        # A lost connection rolls the open transaction back on the server: the file either
+        # committed whole or not at all, and running again resumes where this run stopped.
+        raise MigrationError(
+            f"connection lost while applying {current} ({error.sqlstate or 'no SQLSTATE'}: "
+            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}); "
+            "nothing of that file was applied; run again to resume"
+        ) from error
 
 
 def read_history(settings: ConnectionSettings, schema: str) -> list[Applied] | None:

@@ -1,0 +1,149 @@
+"""Faults in the middle of an apply: nothing is left half-done, the next run converges, and
+every dynamic provider can be run again over what a failed run left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from components.migrations import MigrationsProvider, file_list
+from components.row_level_security import RowLevelSecurityProvider
+from edulink_db.connection import ConnectionSettings
+from edulink_db.migrations.files import Step
+from edulink_db.migrations.runner import MigrationError, apply_migrations, read_history
+from edulink_db.project import Project
+from edulink_db.rls.apply import SecurityState, read_state
+from tests.support.cluster import Cluster
+from tests.support.deploy import Deployment, admin_connection
+
+SCHEMA, ROLE = "svc_schema", "svc_role"
+
+
+def step(version: int, sql: str) -> Step:
+    return Step(version, f"step{version}", hashlib.sha256(sql.encode()).hexdigest(), sql)
+
+
+@pytest.fixture
+def admin(pg_cluster: Cluster, database: str) -> ConnectionSettings:
+    with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {ROLE} NOLOGIN")
+        conn.execute(f"GRANT {ROLE} TO postgres")
+        conn.execute(f"CREATE SCHEMA {SCHEMA} AUTHORIZATION {ROLE}")
+    return ConnectionSettings.from_mapping(admin_connection(pg_cluster, database))
+
+
+def _terminate_when_sleeping(superuser_dsn: str, stop: threading.Event) -> None:
+    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        while not stop.is_set():
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'edulink-db' AND query LIKE '%pg_sleep%'"
+                " AND state = 'active'"
+            ).fetchone()
+            if killed and killed[0]:
+                return
+            time.sleep(0.02)
+
+
+def test_a_connection_killed_mid_migration_leaves_nothing_and_the_next_run_converges(
+    admin: ConnectionSettings, pg_cluster: Cluster, database: str
+) -> None:
+    slow = step(
+        2,
+        "CREATE TABLE svc_schema.b (y int); SELECT pg_sleep(30); CREATE TABLE svc_schema.c (z int)",
+    )
+    steps = [step(1, "CREATE TABLE svc_schema.a (x int)"), slow]
+    stop = threading.Event()
+    killer = threading.Thread(
+        target=_terminate_when_sleeping, args=(pg_cluster.superuser_dsn(database), stop)
+    )
+    killer.start()
+    try:
+        with pytest.raises(MigrationError) as failure:
+            apply_migrations(admin, "svc", SCHEMA, ROLE, steps)
+    finally:
+        stop.set()
+        killer.join()
+    assert "migrations/svc/0002_step2.sql" in str(failure.value)
+    assert "nothing of that file was applied" in str(
+        failure.value
+    ) or "nothing of this file was applied" in str(failure.value)
+    with psycopg.connect(admin.conninfo()) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (SCHEMA,)
+        ).fetchall()
+    assert tables == [("a",), ("edulink_migrations",)]  # 0001 committed, nothing of 0002
+    assert [a.version for a in read_history(admin, SCHEMA) or []] == [1]
+    quick = step(2, "CREATE TABLE svc_schema.b (y int); CREATE TABLE svc_schema.c (z int)")
+    assert [a.version for a in apply_migrations(admin, "svc", SCHEMA, ROLE, [steps[0], quick])] == [
+        1,
+        2,
+    ]
+
+
+def _props(admin: ConnectionSettings, steps: list[Step], disposable: bool) -> dict[str, Any]:
+    return {
+        "service": "svc",
+        "schema": SCHEMA,
+        "role": ROLE,
+        "steps": [s.__dict__ for s in steps],
+        "files": file_list(steps),
+        "disposable": disposable,
+        "connection": dict(admin.__dict__),
+    }
+
+
+def test_migrations_create_over_a_partial_run_adopts_it(admin: ConnectionSettings) -> None:
+    steps = [
+        step(1, "CREATE TABLE svc_schema.a (x int)"),
+        step(2, "CREATE TABLE svc_schema.b (x int)"),
+    ]
+    apply_migrations(admin, "svc", SCHEMA, ROLE, steps[:1])  # a run that stopped after 0001
+    created = MigrationsProvider().create(_props(admin, steps, False))
+    assert [line.split()[0] for line in created.outs["applied"]] == [
+        "0001_step1.sql",
+        "0002_step2.sql",
+    ]
+
+
+def test_migrations_delete_of_what_is_already_gone_succeeds(
+    admin: ConnectionSettings, pg_cluster: Cluster, database: str
+) -> None:
+    props = _props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)")], True)
+    created = MigrationsProvider().create(props)
+    with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {SCHEMA} CASCADE")
+    MigrationsProvider().delete(created.id, created.outs)
+    MigrationsProvider().delete(created.id, created.outs)
+
+
+def test_row_security_create_adopts_delete_tolerates_and_read_reports(
+    prod: Deployment, project: Project
+) -> None:
+    provider = RowLevelSecurityProvider()
+    plan = project.plan.service("auth")
+    props = {
+        "service": "auth",
+        **SecurityState(plan.row_security, plan.policies).to_props(),
+        "connection": prod.admin_connection(),
+    }
+    settings = ConnectionSettings.from_mapping(prod.admin_connection())
+    provider.create(props)  # everything already exists after the deploy: adopted, no error
+    state = SecurityState.from_props(props)
+    assert read_state(settings, state) == state
+    with prod.superuser() as conn:
+        conn.execute("ALTER TABLE auth_schema.users DISABLE ROW LEVEL SECURITY")
+    drifted = provider.read("auth.row-level-security", props).outs
+    assert provider.diff("id", drifted, props).changes is True  # the next up restores it
+    provider.update("id", drifted, props)
+    assert read_state(settings, state) == state
+    provider.delete("id", props)
+    provider.delete("id", props)  # already gone: still fine
+    assert read_state(settings, state) == SecurityState()
+    provider.create(props)
+    assert read_state(settings, state) == state
