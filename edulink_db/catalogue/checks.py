@@ -171,6 +171,15 @@ def check_reads(
                             where,
                             f"{qualified}.{column} is secret to {producer.name}",
                         )
+            known_references = all(
+                c in table.columns and c not in spec.secret_columns for c in read.references
+            )
+            if read.references and known_references and not table.is_unique_key(read.references):
+                yield source.issue(
+                    (*path, "references"),
+                    f"({', '.join(read.references)}) is no primary key or unique constraint of "
+                    f"{qualified}: a foreign key cannot point at it",
+                )
             if read.columns is not None and not read.columns:
                 yield source.issue(
                     (*path, "columns"), "an empty column list grants nothing; drop the read instead"
@@ -252,6 +261,14 @@ def check_foreign_keys(
                         file,
                         "",
                         f"foreign key {label} points at unknown columns {missing} of {target_name}",
+                        line,
+                    )
+                elif not target.is_unique_key(ref_columns):
+                    yield Issue(
+                        file,
+                        "",
+                        f"foreign key {label} points at ({', '.join(ref_columns)}) of "
+                        f"{target_name}, which is no primary key or unique constraint",
                         line,
                     )
                 if producer.name == service.name:

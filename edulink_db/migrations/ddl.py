@@ -68,6 +68,11 @@ class Table:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     # Leading column lists of every index, including those behind PRIMARY KEY and UNIQUE.
     indexes: list[tuple[str, ...]] = field(default_factory=list)
+    # Column sets a foreign key may point at: PRIMARY KEY, UNIQUE, full unique indexes.
+    unique_keys: list[tuple[str, ...]] = field(default_factory=list)
+
+    def is_unique_key(self, columns: tuple[str, ...]) -> bool:
+        return any(set(key) == set(columns) for key in self.unique_keys)
 
     def is_indexed(self, columns: tuple[str, ...]) -> bool:
         return any(index[: len(columns)] == columns for index in self.indexes)
@@ -76,6 +81,7 @@ class Table:
         """PostgreSQL drops the indexes and constraints that use the column with it."""
         self.columns.remove(column)
         self.indexes = [i for i in self.indexes if column not in i]
+        self.unique_keys = [k for k in self.unique_keys if column not in k]
         self.foreign_keys = [fk for fk in self.foreign_keys if column not in fk.columns]
         if column in self.primary_key:
             self.primary_key = ()
@@ -109,6 +115,7 @@ class SchemaShape:
         table.columns[table.columns.index(old)] = new
         table.primary_key = swap(table.primary_key)
         table.indexes = [swap(i) for i in table.indexes]
+        table.unique_keys = [swap(k) for k in table.unique_keys]
         table.foreign_keys = [replace(fk, columns=swap(fk.columns)) for fk in table.foreign_keys]
         for other in self.tables.values():
             other.foreign_keys = [
@@ -234,8 +241,10 @@ class _Reader:
         if constraint.contype == ConstrType.CONSTR_PRIMARY:
             table.primary_key = keys
             table.indexes.append(keys)
+            table.unique_keys.append(keys)
         elif constraint.contype == ConstrType.CONSTR_UNIQUE:
             table.indexes.append(keys)
+            table.unique_keys.append(keys)
         elif constraint.contype == ConstrType.CONSTR_FOREIGN:
             columns = tuple(k.sval for k in constraint.fk_attrs or ()) or column
             target = constraint.pktable
@@ -262,6 +271,9 @@ class _Reader:
             leading.append(element.name)
         if leading:
             table.indexes.append(tuple(leading))
+        complete = len(leading) == len(stmt.indexParams or ())
+        if stmt.unique and complete and stmt.whereClause is None:
+            table.unique_keys.append(tuple(leading))
 
     def _AlterTableStmt(self, stmt: ast.AlterTableStmt) -> None:
         if stmt.objtype != ObjectType.OBJECT_TABLE:

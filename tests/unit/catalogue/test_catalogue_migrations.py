@@ -334,3 +334,22 @@ def test_the_small_project_shapes(tmp_path: Path) -> None:
     assert accounts.columns == ["id", "email", "password_hash"]
     (fk,) = loaded.shapes["beta"].tables["profiles"].foreign_keys
     assert (fk.ref_schema, fk.ref_table, fk.ref_columns) == ("alpha_schema", "accounts", ("id",))
+
+
+def test_references_and_foreign_keys_must_point_at_a_unique_key(tmp_path: Path) -> None:
+    """PostgreSQL refuses a foreign key to columns without a primary key or unique constraint
+    (42830); validation says so before any migration runs."""
+    catalogue = SMALL_CATALOGUE.replace("references: [id]", "references: [email]")
+    beta = BETA_SQL.replace(
+        "account_id uuid not null references alpha_schema.accounts (id)",
+        "account_email text not null references alpha_schema.accounts (email)",
+    ).replace("(account_id)", "(account_email)")
+    assert issues_of(small_project(tmp_path, catalogue, beta=beta)) == [
+        "catalogue.yaml:14:9: services.beta.reads[0].references: (email) is no primary key or "
+        "unique constraint of alpha_schema.accounts: a foreign key cannot point at it",
+        "migrations/beta/0001_baseline.sql:1: foreign key profiles(account_email) points at "
+        "(email) of alpha_schema.accounts, which is no primary key or unique constraint",
+    ]
+    unique = ALPHA_SQL.replace("email text not null,", "email text not null unique,")
+    loaded = load_ok(small_project(tmp_path / "unique", catalogue, alpha=unique, beta=beta))
+    assert loaded.shapes["alpha"].tables["accounts"].is_unique_key(("email",))
