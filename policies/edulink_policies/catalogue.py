@@ -99,9 +99,7 @@ class Catalogue:
         service = self.services.get(consumer)
         if service is None:
             return None
-        return next(
-            (r for r in service.reads if r.producer == producer and r.table == table), None
-        )
+        return next((r for r in service.reads if r.producer == producer and r.table == table), None)
 
 
 def catalogue_path(config: Mapping[str, Any]) -> Path:
