@@ -1,0 +1,92 @@
+"""The least an admin needs to run the program: LOGIN, CREATEROLE, and the database owner's
+rights (being its owner, as Supabase's `postgres` is, or a member of it); no SUPERUSER,
+CREATEDB, REPLICATION or BYPASSRLS.
+
+Why the owner's rights: the provider's Schema create borrows membership of the database
+owner for CREATE SCHEMA (provider notes §4). PostgreSQL 15 lets any CREATEROLE role grant
+itself that membership; 16 requires ADMIN on the owner role, so there the admin must hold
+the membership already.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from edulink_db.matrix import build_matrix
+from edulink_db.project import load_project
+from tests.support.cluster import Cluster
+from tests.support.probes import ProbeReport, column_info, probe_service
+from tests.support.program import ROOT, run_program, stack_config, with_admin_password
+from tests.support.replay import replay
+
+ADMIN, PASSWORD = "platform_admin", "platform-admin-pw-7Q"
+
+
+def _program_for(admin: str) -> tuple[object, object]:
+    config, secret = with_admin_password(stack_config("prod"))
+    target = json.loads(config["edulink-db:target"])
+    config["edulink-db:target"] = json.dumps({**target, "adminUser": admin})
+    return run_program("prod", config, secret), load_project(ROOT, "prod", config, secret)
+
+
+@pytest.mark.parametrize(
+    ("attributes", "owner_member", "fails_with"),
+    [
+        (
+            "",
+            True,
+            {15: "permission denied to create role", 16: "permission denied to create role"},
+        ),
+        ("CREATEROLE", False, {15: None, 16: 'permission denied to grant role "postgres"'}),
+        ("CREATEROLE", True, {15: None, 16: None}),
+    ],
+    ids=["no-createrole", "createrole-only", "createrole-and-owner-membership"],
+)
+def test_the_least_an_admin_needs(
+    pg_cluster: Cluster, attributes: str, owner_member: bool, fails_with: dict[int, str | None]
+) -> None:
+    pg_cluster.reset()
+    database = pg_cluster.create_database()  # owned by postgres, as on Supabase
+    with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {ADMIN} LOGIN {attributes} PASSWORD '{PASSWORD}'")
+        if owner_member:
+            conn.execute(f"GRANT postgres TO {ADMIN}")
+    expected = fails_with[min(pg_cluster.major, 16)]
+    recording, project = _program_for(ADMIN)
+    connection = {
+        "host": pg_cluster.host,
+        "port": pg_cluster.port,
+        "dbname": database,
+        "user": ADMIN,
+        "password": PASSWORD,
+        "sslmode": "disable",
+    }
+    admin_dsn = pg_cluster.dsn(ADMIN, PASSWORD, database)
+    if expected is not None:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match=expected):
+            replay(recording, admin_dsn, connection)  # type: ignore[arg-type]
+        return
+    replay(recording, admin_dsn, connection)  # type: ignore[arg-type]
+    cells = build_matrix(project.plan, project.catalogue.shapes)  # type: ignore[attr-defined]
+    with psycopg.connect(pg_cluster.superuser_dsn(database)) as conn:
+        columns = column_info(conn, [s.schema.name for s in project.plan.services])  # type: ignore[attr-defined]
+        attributes = conn.execute(
+            "SELECT rolsuper, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = %s",
+            (ADMIN,),
+        ).fetchone()
+    assert attributes == (False, False, False, False)
+    report = ProbeReport()
+    for service in project.plan.services:  # type: ignore[attr-defined]
+        password = str(recording.by_name(f"{service.name}-login-role").inputs["password"])  # type: ignore[attr-defined]
+        dsn = pg_cluster.dsn(service.login.name, password, database)
+        probe_service(
+            dsn,
+            service.schema.name,
+            [c for c in cells if c.service == service.name],
+            columns,
+            report,
+        )
+    assert report.mismatches == []
