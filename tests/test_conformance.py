@@ -12,20 +12,12 @@ from psycopg import sql
 from edulink_db.matrix import build_matrix
 from edulink_db.project import Project
 from tests.support.deploy import Deployment, sqlstate_of
-from tests.support.probes import ProbeReport, column_info, probe_service
+from tests.support.probes import ProbeReport, probe_matrix
 from tests.support.report import PROBE_COUNTS
 
 
 def run_probes(prod: Deployment, project: Project) -> ProbeReport:
-    cells = build_matrix(project.plan, project.catalogue.shapes)
-    with prod.superuser() as conn:
-        columns = column_info(conn, [s.schema.name for s in project.plan.services])
-    report = ProbeReport()
-    for service in project.plan.services:
-        mine = [c for c in cells if c.service == service.name]
-        dsn = prod.login_dsn(service.name, service.login.name)
-        probe_service(dsn, service.schema.name, mine, columns, report)
-    return report
+    return probe_matrix(prod.cluster, prod.database, prod.recording, project)
 
 
 def test_every_matrix_cell_behaves_as_planned(prod: Deployment, project: Project) -> None:

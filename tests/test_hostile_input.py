@@ -20,13 +20,12 @@ from hypothesis import strategies as st
 
 from edulink_db.catalogue.checks import RESERVED_SCHEMAS
 from edulink_db.identifiers import is_identifier
-from edulink_db.matrix import build_matrix
 from edulink_db.project import load_project
 from edulink_db.stackfile import read_stack_config
 from tests.support.cluster import Cluster
 from tests.support.deploy import admin_connection
 from tests.support.miniproject import COLUMNS, MiniService, write_project
-from tests.support.probes import ProbeReport, column_info, probe_service
+from tests.support.probes import probe_matrix
 from tests.support.program import PROJECT, Recording, run_program
 from tests.support.replay import replay
 
@@ -267,18 +266,5 @@ def test_random_read_graphs_validate_or_deploy_exactly(
             assert not re.search(
                 rf'(?<!["\w]){name}_(schema|service_role|service)\b(?!")', statement
             ), statement
-    cells = build_matrix(project.plan, project.catalogue.shapes)
-    with psycopg.connect(pg_cluster.superuser_dsn(database)) as conn:
-        columns = column_info(conn, [s.schema.name for s in project.plan.services])
-    report = ProbeReport()
-    for service in project.plan.services:
-        password = str(recording.by_name(f"{service.name}-login-role").inputs["password"])
-        dsn = pg_cluster.dsn(service.login.name, password, database)
-        probe_service(
-            dsn,
-            service.schema.name,
-            [c for c in cells if c.service == service.name],
-            columns,
-            report,
-        )
+    report = probe_matrix(pg_cluster, database, recording, project)
     assert report.mismatches == []

@@ -15,17 +15,16 @@ import json
 import psycopg
 import pytest
 
-from edulink_db.matrix import build_matrix
-from edulink_db.project import load_project
+from edulink_db.project import Project, load_project
 from tests.support.cluster import Cluster
-from tests.support.probes import ProbeReport, column_info, probe_service
-from tests.support.program import ROOT, run_program, stack_config, with_admin_password
+from tests.support.probes import probe_matrix
+from tests.support.program import ROOT, Recording, run_program, stack_config, with_admin_password
 from tests.support.replay import replay
 
 ADMIN, PASSWORD = "platform_admin", "platform-admin-pw-7Q"
 
 
-def _program_for(admin: str) -> tuple[object, object]:
+def _program_for(admin: str) -> tuple[Recording, Project]:
     config, secret = with_admin_password(stack_config("prod"))
     target = json.loads(config["edulink-db:target"])
     config["edulink-db:target"] = json.dumps({**target, "adminUser": admin})
@@ -67,26 +66,14 @@ def test_the_least_an_admin_needs(
     admin_dsn = pg_cluster.dsn(ADMIN, PASSWORD, database)
     if expected is not None:
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match=expected):
-            replay(recording, admin_dsn, connection)  # type: ignore[arg-type]
+            replay(recording, admin_dsn, connection)
         return
-    replay(recording, admin_dsn, connection)  # type: ignore[arg-type]
-    cells = build_matrix(project.plan, project.catalogue.shapes)  # type: ignore[attr-defined]
+    replay(recording, admin_dsn, connection)
     with psycopg.connect(pg_cluster.superuser_dsn(database)) as conn:
-        columns = column_info(conn, [s.schema.name for s in project.plan.services])  # type: ignore[attr-defined]
         attributes = conn.execute(
             "SELECT rolsuper, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = %s",
             (ADMIN,),
         ).fetchone()
     assert attributes == (False, False, False, False)
-    report = ProbeReport()
-    for service in project.plan.services:  # type: ignore[attr-defined]
-        password = str(recording.by_name(f"{service.name}-login-role").inputs["password"])  # type: ignore[attr-defined]
-        dsn = pg_cluster.dsn(service.login.name, password, database)
-        probe_service(
-            dsn,
-            service.schema.name,
-            [c for c in cells if c.service == service.name],
-            columns,
-            report,
-        )
+    report = probe_matrix(pg_cluster, database, recording, project)
     assert report.mismatches == []

@@ -19,14 +19,13 @@ import psycopg
 import pytest
 
 from edulink_db.connection import ConnectionSettings
-from edulink_db.matrix import build_matrix
 from edulink_db.migrations.runner import apply_migrations, read_history
 from edulink_db.project import Project
 from edulink_db.rls.apply import SecurityState, apply_changes, plan_changes, read_state
 from tests.support.cluster import ADMIN_PASSWORD, ADMIN_ROLE, Cluster
 from tests.support.deploy import Deployment, admin_connection
 from tests.support.pgbouncer import Pooler, settings_through, transaction_pooler
-from tests.support.probes import ProbeReport, column_info, probe_service
+from tests.support.probes import probe_matrix
 from tests.support.program import recorded
 from tests.support.replay import replay
 
@@ -53,19 +52,7 @@ def test_a_deploy_through_the_pooler_yields_the_planned_matrix(
     pooled: tuple[Deployment, Pooler], project: Project
 ) -> None:
     deployment, _ = pooled
-    cells = build_matrix(project.plan, project.catalogue.shapes)
-    with deployment.superuser() as conn:
-        columns = column_info(conn, [s.schema.name for s in project.plan.services])
-    report = ProbeReport()
-    for service in project.plan.services:
-        mine = [c for c in cells if c.service == service.name]
-        probe_service(
-            deployment.login_dsn(service.name, service.login.name),
-            service.schema.name,
-            mine,
-            columns,
-            report,
-        )
+    report = probe_matrix(deployment.cluster, deployment.database, deployment.recording, project)
     assert report.mismatches == []
 
 

@@ -15,7 +15,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from edulink_db.matrix import Cell
+from edulink_db.matrix import Cell, build_matrix
+from edulink_db.project import Project
+from tests.support.cluster import Cluster
+from tests.support.program import Recording
 
 INSUFFICIENT_PRIVILEGE = "42501"
 
@@ -147,3 +150,19 @@ def _catalog_check(
     report.results.append((cell, "catalog"))
     if bool(row and row[0]) != cell.allowed:
         report.mismatches.append(f"{cell.service}: catalog says {not cell.allowed} for {cell}")
+
+
+def probe_matrix(
+    cluster: Cluster, database: str, recording: Recording, project: Project
+) -> ProbeReport:
+    """Every cell of the plan's matrix, probed as each service's login role."""
+    cells = build_matrix(project.plan, project.catalogue.shapes)
+    with psycopg.connect(cluster.superuser_dsn(database)) as conn:
+        columns = column_info(conn, [s.schema.name for s in project.plan.services])
+    report = ProbeReport()
+    for service in project.plan.services:
+        password = str(recording.by_name(f"{service.name}-login-role").inputs["password"])
+        dsn = cluster.dsn(service.login.name, password, database)
+        mine = [c for c in cells if c.service == service.name]
+        probe_service(dsn, service.schema.name, mine, columns, report)
+    return report
