@@ -27,7 +27,6 @@ class LocalSupabaseDatabase(pulumi.ComponentResource):
             image=image.image_id,
             envs=[pulumi.Output.concat("POSTGRES_PASSWORD=", admin_password)],
             ports=[docker.ContainerPortArgs(internal=5432, external=spec.port, ip="127.0.0.1")],
-            command=["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "pg_isready", "-U", "postgres", "-h", "localhost"],
                 interval="2s",
