@@ -1,0 +1,78 @@
+"""How objects are named in findings and in remediation SQL.
+
+Identifiers are quoted exactly when PostgreSQL needs it, so a remediation can be pasted
+into psql and an object reads as the user would write it: `table auth_schema.users`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+_PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
+_NEEDS_QUOTES = RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS | COL_NAME_KEYWORDS
+
+RELATION_KINDS = {
+    "r": "table",
+    "p": "table",
+    "v": "view",
+    "m": "materialized view",
+    "S": "sequence",
+    "f": "foreign table",
+}
+
+
+def ident(name: str) -> str:
+    if _PLAIN.match(name) and name not in _NEEDS_QUOTES:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(*parts: str) -> str:
+    return ".".join(ident(part) for part in parts)
+
+
+def grantee(name: str) -> str:
+    return "PUBLIC" if name in ("PUBLIC", "public") else ident(name)
+
+
+def literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def database_object(name: str) -> str:
+    return f"database {ident(name)}"
+
+
+def role_object(name: str) -> str:
+    return f"role {ident(name)}"
+
+
+def schema_object(name: str) -> str:
+    return f"schema {ident(name)}"
+
+
+def relation_object(schema: str, name: str, kind: str = "r") -> str:
+    return f"{RELATION_KINDS.get(kind, 'relation')} {qualified(schema, name)}"
+
+
+def column_object(schema: str, table: str, column: str) -> str:
+    return f"column {qualified(schema, table, column)}"
+
+
+def policy_object(schema: str, table: str, name: str) -> str:
+    return f"policy {ident(name)} on {qualified(schema, table)}"
+
+
+def function_object(schema: str, name: str, arguments: str) -> str:
+    return f"function {qualified(schema, name)}({arguments})"
+
+
+def type_object(schema: str, name: str) -> str:
+    return f"type {qualified(schema, name)}"
+
+
+def default_privileges_object(owner: str, schema: str | None, object_type: str) -> str:
+    where = f" in schema {ident(schema)}" if schema else ""
+    return f"default privileges of {ident(owner)}{where} on {object_type}s"

@@ -1,0 +1,60 @@
+"""Comparing an ACL with what the plan wants: what is missing, what is extra.
+
+The owner's own privileges are never drift (PostgreSQL gives them implicitly), and grants to
+PUBLIC or the Data API roles are left to the security lint SL06.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Set
+from dataclasses import dataclass
+
+from edulink_db.audit.context import EXPOSED_GRANTEES
+from edulink_db.introspect.state import AclEntry
+
+Wanted = Set[tuple[str, str]]  # (grantee, privilege)
+
+
+@dataclass(frozen=True)
+class AclDiff:
+    missing: dict[str, list[str]]  # grantee -> privileges the plan wants and the ACL lacks
+    extra: dict[str, list[str]]  # grantee -> privileges the ACL holds and the plan does not
+    grantable: dict[str, list[str]]  # grantee -> planned privileges held WITH GRANT OPTION
+
+
+def compare_acl(
+    acl: Iterable[AclEntry],
+    wanted: Wanted,
+    owner: str,
+    ignore: Set[str] = EXPOSED_GRANTEES,
+) -> AclDiff:
+    held = {(e.grantee, e.privilege): e.grantable for e in acl if e.grantee != owner}
+    missing: dict[str, list[str]] = {}
+    extra: dict[str, list[str]] = {}
+    grantable: dict[str, list[str]] = {}
+    for grantee, privilege in sorted(wanted):
+        if grantee == owner:
+            continue
+        if (grantee, privilege) not in held:
+            missing.setdefault(grantee, []).append(privilege)
+    for (grantee, privilege), with_grant in sorted(held.items()):
+        if grantee in ignore:
+            continue
+        if (grantee, privilege) not in wanted:
+            extra.setdefault(grantee, []).append(privilege)
+        elif with_grant:
+            grantable.setdefault(grantee, []).append(privilege)
+    return AclDiff(missing, extra, grantable)
+
+
+def exposed(acl: Iterable[AclEntry], owner: str) -> dict[str, list[str]]:
+    """Privileges PUBLIC or a Data API role holds: grantee -> privileges."""
+    found: dict[str, list[str]] = {}
+    for entry in sorted(acl):
+        if entry.grantee in EXPOSED_GRANTEES and entry.grantee != owner:
+            found.setdefault(entry.grantee, []).append(entry.privilege)
+    return found
+
+
+def privilege_list(privileges: Iterable[str]) -> str:
+    return ", ".join(privileges)

@@ -1,0 +1,71 @@
+"""DR07: privileges on a service's schema differ from the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from edulink_db.audit.context import AuditContext
+from edulink_db.audit.names import grantee, ident, schema_object
+from edulink_db.audit.privileges import compare_acl, privilege_list
+from edulink_db.audit.rule import Outcome, Rule
+from edulink_db.finding import Level
+
+
+class SchemaPrivileges(Rule):
+    """Privileges on a service's schema differ from the plan.
+
+    Why: USAGE on a schema is the door to everything in it that a role holds privileges on,
+    and CREATE lets a role put objects (and functions that shadow others) into it. The plan
+    gives USAGE to exactly the services that declare a read of one of its tables, and
+    nothing else. Grants to PUBLIC and the Data API roles are reported by SL06.
+
+    **Anti-pattern**: `GRANT USAGE ON SCHEMA internship_schema TO notification_service_role`
+    by hand, ahead of a catalogue change that never came.
+
+    **Best practice**: declare the read in catalogue.yaml; the plan grants USAGE with it.
+
+    **Remediation**: `REVOKE <privilege> ON SCHEMA <schema> FROM <role>` for an extra
+    privilege; `pulumi up --refresh` restores a missing one.
+    """
+
+    code = "DR07"
+    name = "drift.schema_privileges"
+    level = Level.error
+
+    def check(self, ctx: AuditContext) -> Iterator[Outcome]:
+        schemas = ctx.schemas
+        for name, service in ctx.services_by_schema.items():
+            live = schemas.get(name)
+            if live is None:
+                continue  # DR06
+            wanted = {
+                (grant.grantee, privilege)
+                for grant in ctx.plan.grants
+                if grant.object_type == "schema" and grant.schema == name
+                for privilege in grant.privileges
+            }
+            diff = compare_acl(live.acl, wanted, live.owner)
+            target = ident(name)
+            for role, privileges in diff.extra.items():
+                listed = privilege_list(privileges)
+                yield self.finding(
+                    schema_object(name),
+                    f"{role} holds {listed} on schema {name}, which the plan does not grant",
+                    f"REVOKE {listed} ON SCHEMA {target} FROM {grantee(role)}",
+                )
+            for role, privileges in diff.grantable.items():
+                listed = privilege_list(privileges)
+                yield self.finding(
+                    schema_object(name),
+                    f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
+                    f"REVOKE GRANT OPTION FOR {listed} ON SCHEMA {target} FROM {grantee(role)}",
+                )
+            for role, privileges in diff.missing.items():
+                listed = privilege_list(privileges)
+                yield self.finding(
+                    schema_object(name),
+                    f"{role} lacks {listed} on schema {name}, which the plan grants "
+                    f"({service.name}'s tables are read by it)",
+                    f"GRANT {listed} ON SCHEMA {target} TO {grantee(role)}; "
+                    "or run `pulumi up --refresh`",
+                )

@@ -1,0 +1,114 @@
+"""DR08: privileges on a service's tables, columns, sequences, functions or types differ
+from the plan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from edulink_db.audit.context import AuditContext
+from edulink_db.audit.names import (
+    column_object,
+    function_object,
+    grantee,
+    ident,
+    qualified,
+    relation_object,
+    type_object,
+)
+from edulink_db.audit.privileges import AclDiff, compare_acl, privilege_list
+from edulink_db.audit.rule import Outcome, Rule
+from edulink_db.finding import Level
+
+_ON = {"S": "SEQUENCE"}
+
+
+class ObjectPrivileges(Rule):
+    """Privileges on a service's tables, columns, sequences, functions or types differ from
+    the plan.
+
+    Why: these grants are the isolation between services. The plan grants another service
+    exactly the columns it declared it reads (and REFERENCES where its foreign keys point),
+    so a table holding a secret (`auth_schema.users.password_hash`) is never readable as a
+    whole. One manual `GRANT SELECT ON auth_schema.users TO ...` undoes that; a missing
+    grant breaks the reading service. The owner's own privileges are not drift; grants to
+    PUBLIC and the Data API roles are reported by SL06.
+
+    **Anti-pattern**: `GRANT SELECT (password_hash) ON auth_schema.users TO
+    user_service_role`, or a table-wide `GRANT SELECT` where the catalogue declares columns.
+
+    **Best practice**: declare the read in catalogue.yaml (`reads:` with `columns:`), review
+    the access-matrix diff, and apply it.
+
+    **Remediation**: `REVOKE` the extra privilege as the finding says (a table-level REVOKE
+    also revokes that privilege on every column: revoke columns with a column list);
+    `pulumi up --refresh` restores a missing one.
+    """
+
+    code = "DR08"
+    name = "drift.object_privileges"
+    level = Level.error
+
+    def check(self, ctx: AuditContext) -> Iterator[Outcome]:
+        tables: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        columns: dict[tuple[str, str, str], set[tuple[str, str]]] = defaultdict(set)
+        for grant in ctx.plan.grants:
+            if grant.table is None:
+                continue
+            for privilege in grant.privileges:
+                if grant.object_type == "table":
+                    tables[(grant.schema, grant.table)].add((grant.grantee, privilege))
+                for column in grant.columns:
+                    columns[(grant.schema, grant.table, column)].add((grant.grantee, privilege))
+        relations = ctx.relations
+        for key, relation in sorted(relations.items()):
+            schema, name = key
+            on = f"{_ON.get(relation.kind, 'TABLE')} {qualified(schema, name)}"
+            diff = compare_acl(relation.acl, tables.get(key, set()), relation.owner)
+            yield from self._report(relation_object(schema, name, relation.kind), on, "", diff)
+            planned_columns = {c for (s, t, c) in columns if (s, t) == key}
+            for column in sorted(relation.column_acl.keys() | planned_columns):
+                diff = compare_acl(
+                    relation.column_acl.get(column, ()),
+                    columns.get((schema, name, column), set()),
+                    relation.owner,
+                )
+                yield from self._report(
+                    column_object(schema, name, column), on, f" ({ident(column)})", diff
+                )
+        # Planned table grants on tables that do not exist are DR15's; nothing to add here.
+        for function in ctx.functions:
+            on = f"FUNCTION {qualified(function.schema, function.name)}({function.arguments})"
+            diff = compare_acl(function.acl, set(), function.owner)
+            target = function_object(function.schema, function.name, function.arguments)
+            yield from self._report(target, on, "", diff)
+        for type_ in ctx.types:
+            on = f"TYPE {qualified(type_.schema, type_.name)}"
+            diff = compare_acl(type_.acl, set(), type_.owner)
+            yield from self._report(type_object(type_.schema, type_.name), on, "", diff)
+
+    def _report(self, target: str, on: str, column: str, diff: AclDiff) -> Iterator[Outcome]:
+        for role, privileges in diff.extra.items():
+            listed = privilege_list(privileges)
+            granted = ", ".join(f"{p}{column}" for p in privileges)
+            yield self.finding(
+                target,
+                f"{role} holds {listed}, which the plan does not grant",
+                f"REVOKE {granted} ON {on} FROM {grantee(role)}",
+            )
+        for role, privileges in diff.grantable.items():
+            listed = privilege_list(privileges)
+            granted = ", ".join(f"{p}{column}" for p in privileges)
+            yield self.finding(
+                target,
+                f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
+                f"REVOKE GRANT OPTION FOR {granted} ON {on} FROM {grantee(role)}",
+            )
+        for role, privileges in diff.missing.items():
+            listed = privilege_list(privileges)
+            granted = ", ".join(f"{p}{column}" for p in privileges)
+            yield self.finding(
+                target,
+                f"{role} lacks {listed}, which the plan grants",
+                f"GRANT {granted} ON {on} TO {grantee(role)}; or run `pulumi up --refresh`",
+            )

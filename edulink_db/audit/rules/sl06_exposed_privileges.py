@@ -1,0 +1,80 @@
+"""SL06: PUBLIC or a Data API role holds a privilege in a service's schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from edulink_db.audit.context import AuditContext
+from edulink_db.audit.names import (
+    column_object,
+    function_object,
+    grantee,
+    ident,
+    qualified,
+    relation_object,
+    schema_object,
+    type_object,
+)
+from edulink_db.audit.privileges import exposed, privilege_list
+from edulink_db.audit.rule import Outcome, Rule
+from edulink_db.finding import Level
+from edulink_db.introspect.state import Acl
+
+_ON = {"S": "SEQUENCE"}
+
+
+class ExposedPrivileges(Rule):
+    """PUBLIC, anon, authenticated or service_role holds a privilege on a service's schema
+    or an object in it.
+
+    Why: nothing is granted to PUBLIC — every role of the database, current and future —
+    and the services' schemas are not for the Data API: `anon` and `authenticated` are what
+    any visitor of the project's REST endpoint acts as, and `service_role` bypasses RLS. One
+    such grant exposes a service's data outside the services.
+
+    **Anti-pattern**: `GRANT USAGE ON SCHEMA institution_schema TO PUBLIC`, or adding a
+    service schema to the API's exposed schemas and granting `anon` what it needs.
+
+    **Best practice**: services reach each other's data only through declared reads; data
+    meant for the API lives in a schema of its own, with RLS.
+
+    **Remediation**: `REVOKE ... FROM PUBLIC` (or the API role) as the finding says.
+    """
+
+    code = "SL06"
+    name = "security.exposed_privileges"
+    level = Level.error
+
+    def check(self, ctx: AuditContext) -> Iterator[Outcome]:
+        for name, live in sorted(ctx.schemas.items()):
+            yield from self._report(schema_object(name), f"SCHEMA {ident(name)}", "", live.acl)
+        for (schema, table), relation in sorted(ctx.relations.items()):
+            on = f"{_ON.get(relation.kind, 'TABLE')} {qualified(schema, table)}"
+            target = relation_object(schema, table, relation.kind)
+            yield from self._report(target, on, "", relation.acl, relation.owner)
+            for column, acl in relation.column_acl.items():
+                target = column_object(schema, table, column)
+                yield from self._report(target, on, f" ({ident(column)})", acl)
+        for function in ctx.functions:
+            if function.from_extension:
+                continue
+            on = f"FUNCTION {qualified(function.schema, function.name)}({function.arguments})"
+            target = function_object(function.schema, function.name, function.arguments)
+            yield from self._report(target, on, "", function.acl, function.owner)
+        for type_ in ctx.types:
+            on = f"TYPE {qualified(type_.schema, type_.name)}"
+            target = type_object(type_.schema, type_.name)
+            yield from self._report(target, on, "", type_.acl, type_.owner)
+
+    def _report(
+        self, target: str, on: str, column: str, acl: Acl, owner: str = ""
+    ) -> Iterator[Outcome]:
+        for role, privileges in exposed(acl, owner).items():
+            listed = privilege_list(privileges)
+            granted = ", ".join(f"{p}{column}" for p in privileges)
+            who = "every role (PUBLIC)" if role == "PUBLIC" else f"the Data API role {role}"
+            yield self.finding(
+                target,
+                f"{who} holds {listed}",
+                f"REVOKE {granted} ON {on} FROM {grantee(role)}",
+            )

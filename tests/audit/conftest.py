@@ -1,0 +1,40 @@
+"""Fixtures of the audit tests: the prod stack replayed once per module, and the audit as
+the CLI runs it (through `run_audit`, over TCP, as the emulated Supabase `postgres`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from edulink_db.audit.report import AuditReport
+from edulink_db.audit.run import run_audit
+from edulink_db.project import Project, load_project
+from tests.support.cluster import Cluster
+from tests.support.deploy import Deployment, deploy
+from tests.support.program import recorded, stack_config, with_admin_password
+
+Audit = Callable[..., AuditReport]
+
+
+@pytest.fixture(scope="module")
+def project(project_root: Path) -> Project:
+    config, secret = with_admin_password(stack_config("prod"))
+    return load_project(project_root, "prod", config, secret)
+
+
+@pytest.fixture(scope="module")
+def prod(pg_cluster: Cluster) -> Deployment:
+    return deploy(pg_cluster, recorded("prod"))
+
+
+@pytest.fixture
+def audit(prod: Deployment, project: Project) -> Audit:
+    """Audit the replayed prod database against the prod plan; `dsn` picks another login."""
+
+    def run(dsn: str | None = None) -> AuditReport:
+        conninfo = dsn or prod.cluster.admin_dsn(prod.database)
+        return run_audit(conninfo, project.plan, project.catalogue.shapes)
+
+    return run
