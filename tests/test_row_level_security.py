@@ -14,7 +14,7 @@ import pytest
 
 from edulink_db.connection import ConnectionSettings
 from edulink_db.project import Project
-from edulink_db.rls.apply import SecurityState, apply_changes, plan_changes, read_state
+from edulink_db.rls.apply import CHANGED, SecurityState, apply_changes, plan_changes, read_state
 from tests.support.deploy import Deployment, sqlstate_of
 
 
@@ -273,7 +273,7 @@ def test_read_reports_changes_made_by_hand_and_update_restores(
     live = read_state(settings, state)
     assert ("auth_schema", "users") not in {(t.schema, t.table) for t in live.tables}
     drifted = {(p.table, p.name): p.using for p in live.policies if p not in state.policies}
-    assert drifted == {("user_sessions", "auth_service_role_all"): "(changed outside the platform)"}
+    assert drifted == {("user_sessions", "auth_service_role_all"): CHANGED}
     assert ("security_logs", "security_logs_no_delete") not in {
         (p.table, p.name) for p in live.policies
     }

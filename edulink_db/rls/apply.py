@@ -16,6 +16,7 @@ from psycopg import sql
 
 from edulink_db.connection import ConnectionSettings, connect
 from edulink_db.plan.model import PolicyPlan, TableSecurityPlan
+from edulink_db.rls.compare import same_expression
 from edulink_db.rls.statements import (
     create_policy,
     disable_statements,
@@ -109,26 +110,38 @@ def apply_changes(settings: ConnectionSettings, changes: Sequence[Change]) -> No
 
 def read_state(settings: ConnectionSettings, expected: SecurityState) -> SecurityState:
     """What of `expected` is live: tables whose RLS is still enabled and forced, and policies
-    whose command, mode, roles and expressions still match what was installed.
+    whose command, mode, roles and expressions still match.
 
-    Expressions are compared in PostgreSQL's own rendering (pg_get_expr) on both sides, by
-    installing the expected policy in a rolled-back transaction: no text normalisation of
-    our own to get wrong.
+    Read-only: expressions are compared through `rls.compare`, which parses both the plan's
+    rendering and PostgreSQL's (pg_get_expr) into one normal form, so a refresh takes no
+    lock on the tables it looks at.
     """
-    with connect(settings) as conn:
-        with conn.transaction():
-            live_tables = _live_tables(conn, expected.tables)
-            live_policies = _live_policies(conn, expected.policies)
-        wanted = _rendered(conn, expected)
+    with connect(settings) as conn, conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        live_tables = _live_tables(conn, expected.tables)
+        live_policies = _live_policies(conn, expected.policies)
     tables = tuple(t for t in expected.tables if live_tables.get(table_key(t)))
     policies = tuple(
-        p
-        if live_policies.get(policy_key(p)) == wanted.get(policy_key(p))
-        else replace(p, using="(changed outside the platform)")
+        p if _matches(p, live_policies[policy_key(p)]) else replace(p, using=CHANGED)
         for p in expected.policies
         if policy_key(p) in live_policies
     )
     return SecurityState(tables, policies)
+
+
+CHANGED = "(changed outside the platform)"
+_COMMANDS = {"r": "select", "a": "insert", "w": "update", "d": "delete", "*": "all"}
+
+
+def _matches(policy: PolicyPlan, live: tuple[Any, ...]) -> bool:
+    command, permissive, roles, using, with_check = live
+    return (
+        _COMMANDS.get(str(command)) == policy.command
+        and bool(permissive) == policy.permissive
+        and sorted(roles) == sorted(policy.roles)
+        and same_expression(policy.using, using, policy.schema, policy.table)
+        and same_expression(policy.with_check, with_check, policy.schema, policy.table)
+    )
 
 
 def _live_tables(
@@ -162,19 +175,3 @@ def _live_policies(
         ([p.schema for p in policies], [p.table for p in policies], [p.name for p in policies]),
     ).fetchall()
     return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
-
-
-def _rendered(
-    conn: psycopg.Connection[Any], expected: SecurityState
-) -> dict[PolicyKey, tuple[Any, ...]]:
-    """The expected policies as PostgreSQL renders them, from a transaction rolled back."""
-    try:
-        with conn.transaction(force_rollback=True):
-            for policy in expected.policies:
-                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(policy.owner)))
-                conn.execute(drop_policy(policy))
-                conn.execute(create_policy(policy))
-            conn.execute("RESET ROLE")
-            return _live_policies(conn, expected.policies)
-    except psycopg.Error:
-        return {}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
-from edulink_db.audit.expression import same_expression
 from edulink_db.audit.names import policy_object
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
+from edulink_db.rls.compare import same_expression
 
 
 class PolicyChanged(Rule):
@@ -18,7 +18,7 @@ class PolicyChanged(Rule):
     shows it soft-deleted profiles; changing its roles hands the rows to another service.
     Expressions are compared by meaning, not by text: PostgreSQL stores its own rendering
     (`(deleted_at IS NULL)`, `''::text`), so both sides are parsed and normalised first
-    (see edulink_db.audit.expression).
+    (see edulink_db.rls.compare).
 
     **Anti-pattern**: `ALTER POLICY user_service_role_read ON auth_schema.users USING (...)`
     by hand.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
-from edulink_db.audit.expression import per_row_calls
 from edulink_db.audit.names import policy_object
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
+from edulink_db.rls.compare import per_row_calls
 
 
 class PolicyPerRowCall(Rule):
