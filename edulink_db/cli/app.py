@@ -16,9 +16,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from edulink_db.audit.render import render
+from edulink_db.audit.run import exceeds, run_audit
 from edulink_db.catalogue.load import load_catalogue
 from edulink_db.endpoints import django_database, endpoints
 from edulink_db.errors import Issue, UserError, ValidationFailed
+from edulink_db.finding import Level
 from edulink_db.matrix.entries import build_entries, diff_entries
 from edulink_db.matrix.render import (
     render_diff_json,
@@ -136,6 +139,46 @@ def matrix(
         out.print(render_markdown(entries), markup=False, highlight=False, end="")
     else:
         out.print(render_json(entries), markup=False, highlight=False, end="")
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
+
+
+@app.command()
+@user_errors
+def audit(
+    dsn: Annotated[
+        str,
+        typer.Option(
+            "--dsn",
+            envvar="EDULINK_AUDIT_DSN",
+            help="The database to audit (or EDULINK_AUDIT_DSN).",
+            show_default=False,
+        ),
+    ],
+    root: RootOption = Path("."),
+    stack: StackOption = "prod",
+    format: Annotated[AuditFormat, typer.Option("--format", "-f")] = AuditFormat.table,
+    fail_on: Annotated[
+        Level, typer.Option("--fail-on", help="Exit 1 at or above this level.")
+    ] = Level.warning,
+    allow_not_evaluated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-not-evaluated", help="Do not fail on checks that could not be evaluated."
+        ),
+    ] = False,
+) -> None:
+    """Audit a live database against the plan, read-only; exit 1 on findings, 2 if it cannot run."""
+    project = _project(root, stack)
+    report = run_audit(dsn, project.plan, project.catalogue.shapes)
+    out.print(render(report, format.value), markup=False, highlight=False, end="")
+    if exceeds(report, fail_on, fail_on_unknown=not allow_not_evaluated):
+        raise typer.Exit(1)
 
 
 class Pooler(StrEnum):
