@@ -48,9 +48,7 @@ class ServiceDatabase(pulumi.ComponentResource):
         super().__init__("edulink-db:index:ServiceDatabase", name, None, opts)
         self._args = args
         plan = args.plan
-        keep = pulumi.ResourceOptions(
-            parent=self, protect=args.protect, retain_on_delete=args.protect
-        )
+        keep = self._stateful()
         child = pulumi.ResourceOptions(parent=self)
 
         self.group = self._role(plan.group, f"{plan.name}-group-role", None, keep)
@@ -128,9 +126,7 @@ class ServiceDatabase(pulumi.ComponentResource):
         needs += [shared.group_roles[role] for p in plan.policies for role in p.roles]
         for producer in producers:
             needs += [shared.migrations[producer], shared.row_security[producer]]
-        keep = pulumi.ResourceOptions(
-            parent=self, protect=self._args.protect, retain_on_delete=self._args.protect
-        )
+        keep = self._stateful()
         self.row_security = RowLevelSecurity(
             f"{plan.name}-row-level-security",
             service=plan.name,
@@ -143,6 +139,11 @@ class ServiceDatabase(pulumi.ComponentResource):
         )
         shared.row_security[plan.name] = self.row_security
         self.register_outputs({"login_role": self.login_role, "schema": self.schema.name})
+
+    def _stateful(self) -> pulumi.ResourceOptions:
+        """Options for what holds data or access: kept (protected, retained) in protected stacks."""
+        protect = self._args.protect
+        return pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect)
 
     def _role(
         self,
