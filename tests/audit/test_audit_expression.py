@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from edulink_db.rls.compare import per_row_calls, same_expression
 from edulink_db.plan.model import PolicyPlan
+from edulink_db.rls.compare import per_row_calls, same_expression
 from edulink_db.rls.expressions import render_expression
 from edulink_db.rls.statements import create_policy
 from tests.support.deploy import Deployment
