@@ -60,6 +60,8 @@ def normalise_expression(text: str, schema: str, table: str) -> str:
 def same_expression(planned: str | None, live: str | None, schema: str, table: str) -> bool:
     if planned is None or live is None:
         return planned is live
+    if planned.strip().lower() == live.strip().lower():
+        return True  # most policies (`true`, a bare column test) need no parse at all
     return normalise_expression(planned, schema, table) == normalise_expression(live, schema, table)
 
 
@@ -67,6 +69,8 @@ def per_row_calls(text: str) -> list[str]:
     """Calls PostgreSQL evaluates once per row although their value is the same for the whole
     statement: auth.uid()/jwt()/role()/email() and current_setting() outside a sub-select,
     with no column among their arguments."""
+    if not any(name.rsplit(".", 1)[-1] in text for name in PER_STATEMENT_FUNCTIONS):
+        return []  # no candidate named at all: nothing to parse
     found: list[str] = []
 
     class _Find(visitors.Visitor):
