@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
@@ -34,17 +35,15 @@ class SchemaPrivileges(Rule):
 
     def check(self, ctx: AuditContext) -> Iterator[Outcome]:
         schemas = ctx.schemas
+        planned: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for grant in ctx.plan.grants:
+            if grant.object_type == "schema":
+                planned[grant.schema].update((grant.grantee, p) for p in grant.privileges)
         for name, service in ctx.services_by_schema.items():
             live = schemas.get(name)
             if live is None:
                 continue  # DR06
-            wanted = {
-                (grant.grantee, privilege)
-                for grant in ctx.plan.grants
-                if grant.object_type == "schema" and grant.schema == name
-                for privilege in grant.privileges
-            }
-            diff = compare_acl(live.acl, wanted, live.owner)
+            diff = compare_acl(live.acl, planned.get(name, set()), live.owner)
             target = ident(name)
             for role, privileges in diff.extra.items():
                 listed = privilege_list(privileges)

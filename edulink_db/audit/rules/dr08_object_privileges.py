@@ -52,6 +52,7 @@ class ObjectPrivileges(Rule):
     def check(self, ctx: AuditContext) -> Iterator[Outcome]:
         tables: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
         columns: dict[tuple[str, str, str], set[tuple[str, str]]] = defaultdict(set)
+        planned_columns: dict[tuple[str, str], set[str]] = defaultdict(set)
         for grant in ctx.plan.grants:
             if grant.table is None:
                 continue
@@ -60,14 +61,14 @@ class ObjectPrivileges(Rule):
                     tables[(grant.schema, grant.table)].add((grant.grantee, privilege))
                 for column in grant.columns:
                     columns[(grant.schema, grant.table, column)].add((grant.grantee, privilege))
+                    planned_columns[(grant.schema, grant.table)].add(column)
         relations = ctx.relations
         for key, relation in sorted(relations.items()):
             schema, name = key
             on = f"{_ON.get(relation.kind, 'TABLE')} {qualified(schema, name)}"
             diff = compare_acl(relation.acl, tables.get(key, set()), relation.owner)
             yield from self._report(relation_object(schema, name, relation.kind), on, "", diff)
-            planned_columns = {c for (s, t, c) in columns if (s, t) == key}
-            for column in sorted(relation.column_acl.keys() | planned_columns):
+            for column in sorted(relation.column_acl.keys() | planned_columns.get(key, set())):
                 diff = compare_acl(
                     relation.column_acl.get(column, ()),
                     columns.get((schema, name, column), set()),
