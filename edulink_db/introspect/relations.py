@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from psycopg import sql
 
-from edulink_db.introspect.acl import acl_rows, parse_acl
+from edulink_db.introspect.acl import acl_rows, column_acl_rows, parse_acl, parse_column_acls
 from edulink_db.introspect.session import CatalogSession
 from edulink_db.introspect.state import LiveRelation
 
@@ -15,9 +15,7 @@ from edulink_db.introspect.state import LiveRelation
 _RELATIONS = sql.SQL(
     "SELECT n.nspname::text, c.relname::text, c.relkind::text, pg_get_userbyid(c.relowner)::text,"
     " c.relrowsecurity, c.relforcerowsecurity, {acl},"
-    " (SELECT coalesce(jsonb_object_agg(a.attname, {column_acl}), jsonb_build_object())"
-    "   FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0"
-    "   AND NOT a.attisdropped AND a.attacl IS NOT NULL),"
+    " {column_acl},"
     " has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')"
     " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
     " WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
@@ -26,7 +24,7 @@ _RELATIONS = sql.SQL(
         "coalesce(c.relacl, acldefault("
         "(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner))"
     ),
-    column_acl=acl_rows("a.attacl"),
+    column_acl=column_acl_rows("c.oid"),
 )
 
 
@@ -43,7 +41,7 @@ def fetch_relations(
             row_security=row[4],
             force_row_security=row[5],
             acl=parse_acl(row[6]),
-            column_acl={column: parse_acl(acl) for column, acl in sorted(row[7].items())},
+            column_acl=parse_column_acls(row[7]),
             readable=row[8],
         )
         relations[(relation.schema, relation.name)] = relation
