@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
@@ -41,15 +42,25 @@ def compile_plan(loaded: LoadedCatalogue, settings: StackSettings) -> AccessPlan
 
 
 def dependency_order(services: Mapping[str, ResolvedService]) -> list[str]:
-    """Producers before consumers; ties broken by name so the order is stable."""
-    remaining = {name: {r.service for r in s.reads} for name, s in services.items()}
+    """Producers before consumers; ties broken by name so the order is stable (Kahn's
+    algorithm with a heap: linear in services and reads, which matters at a thousand)."""
+    waiting = {name: {r.service for r in s.reads} & services.keys() for name, s in services.items()}
+    consumers: dict[str, list[str]] = {name: [] for name in services}
+    for name, needs in waiting.items():
+        for producer in needs:
+            consumers[producer].append(name)
+    ready = [name for name, needs in waiting.items() if not needs]
+    heapq.heapify(ready)
     order: list[str] = []
-    while remaining:
-        ready = sorted(name for name, needs in remaining.items() if needs <= set(order))
-        if not ready:
-            raise ValueError(f"reads form a cycle among {sorted(remaining)}")
-        order.append(ready[0])
-        del remaining[ready[0]]
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for consumer in consumers[name]:
+            waiting[consumer].discard(name)
+            if not waiting[consumer]:
+                heapq.heappush(ready, consumer)
+    if len(order) < len(services):
+        raise ValueError(f"reads form a cycle among {sorted(set(services) - set(order))}")
     return order
 
 
