@@ -43,20 +43,35 @@ def write_project(folder: Path, services: int) -> None:
         tables = {f"t{t:02d}": ({"sensitive": True} if t < 2 else {}) for t in range(TABLES)}
         spec: dict[str, object] = {"tables": tables}
         if index:
-            spec["reads"] = [{"service": names[index - 1], "table": "t00", "columns": ["id", "name"], "references": ["id"]}]
+            spec["reads"] = [
+                {
+                    "service": names[index - 1],
+                    "table": "t00",
+                    "columns": ["id", "name"],
+                    "references": ["id"],
+                }
+            ]
         catalogue["services"][name] = spec  # type: ignore[index]
         ddl = []
         for t in range(TABLES):
             ref = ""
             if index and t == 2:
                 ref = f",\n    prev_id bigint REFERENCES {names[index - 1]}_schema.t00 (id)"
-            ddl.append(f"CREATE TABLE {name}_schema.t{t:02d} (\n    id bigint PRIMARY KEY,\n    name text NOT NULL,\n    created_at timestamptz NOT NULL DEFAULT now(){ref}\n);\n")
+            ddl.append(
+                f"CREATE TABLE {name}_schema.t{t:02d} (\n    id bigint PRIMARY KEY,\n    name text NOT NULL,\n    created_at timestamptz NOT NULL DEFAULT now(){ref}\n);\n"
+            )
             if ref:
                 ddl.append(f"CREATE INDEX ON {name}_schema.t{t:02d} (prev_id);\n")
         (folder / "migrations" / name).mkdir(parents=True)
         (folder / "migrations" / name / "0001_baseline.sql").write_text("".join(ddl))
     (folder / "catalogue.yaml").write_text(yaml.safe_dump(catalogue))
-    stack = {"config": {f"{PROJECT}:target": {"host": "127.0.0.1", "sslmode": "disable"}, f"{PROJECT}:disposable": True, f"{PROJECT}:protected": False}}
+    stack = {
+        "config": {
+            f"{PROJECT}:target": {"host": "127.0.0.1", "sslmode": "disable"},
+            f"{PROJECT}:disposable": True,
+            f"{PROJECT}:protected": False,
+        }
+    }
     (folder / "Pulumi.bench.yaml").write_text(yaml.safe_dump(stack))
     shutil.copy(ROOT / "__main__.py", folder / "__main__.py")
 
@@ -74,7 +89,9 @@ def measure(services: int, cluster_dir: Path) -> dict[str, object]:
     try:
         database = cluster.create_database()
         started = time.perf_counter()
-        replay(recording, cluster.admin_dsn(database), admin_connection(cluster, database), workers=8)
+        replay(
+            recording, cluster.admin_dsn(database), admin_connection(cluster, database), workers=8
+        )
         deploy_s = time.perf_counter() - started
         times, report = [], None
         for _ in range(5):
@@ -83,7 +100,10 @@ def measure(services: int, cluster_dir: Path) -> dict[str, object]:
             times.append(time.perf_counter() - started)
         assert report is not None
         started = time.perf_counter()
-        subprocess.run([PG_DUMP, "--schema-only", "-f", "/dev/null", cluster.superuser_dsn(database)], check=True)
+        subprocess.run(
+            [PG_DUMP, "--schema-only", "-f", "/dev/null", cluster.superuser_dsn(database)],
+            check=True,
+        )
         dump_s = time.perf_counter() - started
     finally:
         cluster.stop()
@@ -101,7 +121,9 @@ def measure(services: int, cluster_dir: Path) -> dict[str, object]:
 
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [6, 100, 500]
-    print("| schemas | tables | queries | audit (median of 5) | pg_dump --schema-only | findings | not evaluated |")
+    print(
+        "| schemas | tables | queries | audit (median of 5) | pg_dump --schema-only | findings | not evaluated |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="edulink-bench-") as cluster_dir:
