@@ -19,6 +19,7 @@ from rich.console import Console
 from edulink_db.audit.render import render
 from edulink_db.audit.run import exceeds, run_audit
 from edulink_db.catalogue.load import load_catalogue
+from edulink_db.cli import migrate_data
 from edulink_db.endpoints import django_database, endpoints
 from edulink_db.errors import Issue, UserError, ValidationFailed
 from edulink_db.finding import Level
@@ -211,6 +212,9 @@ def _python_entry(entry: dict[str, Any], variable: str) -> str:
     """The entry as Python, with PASSWORD read from `variable` rather than inlined."""
     body = repr(entry).replace("'\\x00'", f"os.environ[{variable!r}]")
     return f"import os\n\nDATABASES = {{'default': {body}}}"
+
+
+migrate_data.register(app)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -16,8 +16,8 @@ from tests.support.replay import Replay, replay
 class Deployment:
     cluster: Cluster
     database: str
-    recording: Recording
-    log: Replay
+    recording: Recording = field(repr=False)  # holds the generated passwords
+    log: Replay = field(repr=False)
 
     def login_password(self, service: str) -> str:
         return str(self.recording.by_name(f"{service}-login-role").inputs["password"])

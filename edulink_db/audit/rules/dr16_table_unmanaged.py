@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from edulink_db.audit.context import AuditContext
 from edulink_db.audit.names import relation_object, schema_object
 from edulink_db.audit.rule import Outcome, Rule
+from edulink_db.datamove.runrecord import RUN_TABLE
 from edulink_db.finding import Level
 from edulink_db.migrations.runner import HISTORY_TABLE
 
@@ -43,7 +44,8 @@ class TableUnmanaged(Rule):
                     f"no table list was given for service {service.name} (its migrations' shape)",
                 )
                 continue
-            known[service.schema.name] = {*shape.tables, HISTORY_TABLE}
+            # The platform's own bookkeeping: migration history and the data-move run record.
+            known[service.schema.name] = {*shape.tables, HISTORY_TABLE, RUN_TABLE}
         for table in sorted(ctx.tables(), key=lambda t: (t.schema, t.name)):
             tables = known.get(table.schema)
             if tables is None or table.name in tables:

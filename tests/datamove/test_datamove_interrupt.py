@@ -1,0 +1,199 @@
+"""A run interrupted mid-table keeps no partial table, and a resumed run completes.
+
+The CLI runs in a subprocess (DSNs through the environment, as an operator would pass them)
+on a legacy auth database with 300,000 security events; the test waits until PostgreSQL's
+own COPY progress view shows rows of that table arriving, then interrupts: by killing the
+process, or by terminating one of its server sessions.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+
+from edulink_db.datamove.run import APPLICATION_NAME
+from tests.datamove.conftest import ROOT, make_legacy, move, target_dsn
+from tests.datamove.legacy_world import World
+from tests.support.cluster import Cluster
+from tests.support.deploy import Deployment, deploy
+from tests.support.program import recorded
+
+BULK_EVENTS = 300_000
+TIMEOUT_S = 120
+
+
+@pytest.fixture
+def target(pg_cluster: Cluster) -> Deployment:
+    return deploy(pg_cluster, recorded("prod"))
+
+
+@pytest.fixture
+def big_legacy(pg_cluster: Cluster, target: Deployment, world: World) -> str:
+    dsn = make_legacy(pg_cluster, "auth", world)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO accounts_securityevent (id, user_id, event, level, ip_address,"
+            " user_agent, details, created)"
+            " SELECT gen_random_uuid(), u.ids[1 + n %% array_length(u.ids, 1)], 'LOGIN_FAILED',"
+            " 'Warning', '198.51.100.7', 'bulk ✓', '{\"n\": ' || n || '}',"
+            " timestamp '2023-01-01' + n * interval '1 second'"
+            " FROM generate_series(1, %s) n, (SELECT array_agg(id) AS ids FROM auth_user) u",
+            (BULK_EVENTS,),
+        )
+    return dsn
+
+
+@contextmanager
+def running(source: str, deployment: Deployment) -> Iterator[subprocess.Popen[str]]:
+    env = {
+        **os.environ,
+        "EDULINK_LEGACY_DSN": source,
+        "EDULINK_TARGET_DSN": target_dsn(deployment),
+    }
+    command = [sys.executable, "-m", "edulink_db.cli.migrate_data", "--service", "auth"]
+    process = subprocess.Popen(
+        [*command, "--root", str(ROOT), "--no-progress"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=TIMEOUT_S)
+
+
+def wait_for(deployment: Deployment, query: str, params: tuple[Any, ...] = ()) -> Any:
+    deadline = time.monotonic() + TIMEOUT_S
+    with deployment.superuser() as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+            if row is not None and row[0] is not None:
+                return row[0]
+            time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for: {query}")
+
+
+def copy_in_progress(deployment: Deployment) -> int:
+    """The pid of the target session copying security_logs, once 10,000 rows arrived."""
+    return int(
+        wait_for(
+            deployment,
+            "SELECT pid FROM pg_stat_progress_copy"
+            " WHERE relid = 'auth_schema.security_logs'::regclass AND tuples_processed >= 10000",
+        )
+    )
+
+
+def sessions_gone(deployment: Deployment) -> None:
+    wait_for(
+        deployment,
+        "SELECT true WHERE NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = %s)",
+        (APPLICATION_NAME,),
+    )
+
+
+def state(deployment: Deployment) -> dict[str, Any]:
+    with deployment.superuser() as conn:
+        return {
+            "security_logs": conn.execute(
+                "SELECT count(*) FROM auth_schema.security_logs"
+            ).fetchone(),
+            "users": conn.execute("SELECT count(*) FROM auth_schema.users").fetchone(),
+            "recorded": [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM auth_schema.edulink_data_migrations ORDER BY 1"
+                )
+            ],
+            "forced": conn.execute(
+                "SELECT relforcerowsecurity FROM pg_class"
+                " WHERE oid = 'auth_schema.security_logs'::regclass"
+            ).fetchone(),
+        }
+
+
+DONE_BEFORE = [
+    "email_verification_tokens",
+    "oauth_providers",
+    "password_reset_tokens",
+    "user_sessions",
+    "users",
+]
+
+
+def assert_resumes(deployment: Deployment, source: str) -> None:
+    code, stdout, stderr = move("auth", source, deployment, "--resume")
+    assert (code, stderr) == (0, "")
+    assert stdout.splitlines()[-1] == (
+        f"auth: 1 table(s) copied and verified, {BULK_EVENTS + 60:,} rows; "
+        "5 skipped (verified by an earlier run)"
+    )
+    after = state(deployment)
+    assert after["security_logs"] == (BULK_EVENTS + 60,)
+    assert after["recorded"] == sorted([*DONE_BEFORE, "security_logs"])
+    assert after["forced"] == (True,)
+
+
+def test_killing_the_process_mid_table_keeps_no_partial_table(
+    target: Deployment, big_legacy: str
+) -> None:
+    with running(big_legacy, target) as process:
+        copy_in_progress(target)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=TIMEOUT_S)
+    sessions_gone(target)
+    assert state(target) == {
+        "security_logs": (0,),
+        "users": (30,),
+        "recorded": DONE_BEFORE,
+        "forced": (True,),
+    }
+    assert_resumes(target, big_legacy)
+
+
+@pytest.mark.parametrize("side", ["target", "legacy"])
+def test_a_terminated_session_ends_the_run_with_a_clear_message(
+    target: Deployment, big_legacy: str, side: str
+) -> None:
+    with running(big_legacy, target) as process:
+        pid = copy_in_progress(target)
+        if side == "legacy":
+            with psycopg.connect(big_legacy, autocommit=True) as legacy:
+                row = legacy.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+                    " AND datname = current_database() AND query LIKE 'COPY (%%'",
+                    (APPLICATION_NAME,),
+                ).fetchone()
+                assert row is not None
+                pid = row[0]
+        with target.superuser() as conn:
+            assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+    assert process.returncode == 2
+    assert stdout.splitlines()[-1].startswith("auth_schema.oauth_providers: 8 rows copied")
+    assert stderr.startswith(
+        f"error: auth_schema.security_logs: the copy was interrupted: the {side} connection "
+        "was lost ("
+    )
+    assert stderr.endswith(
+        "); the table's transaction was rolled back, nothing of it was kept. Run again with "
+        "--resume to continue\n"
+    )
+    sessions_gone(target)
+    assert state(target)["security_logs"] == (0,)
+    assert state(target)["recorded"] == DONE_BEFORE
+    assert_resumes(target, big_legacy)
