@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from edulink_db.audit.run import run_audit
 from edulink_db.connection import ConnectionSettings
 from edulink_db.migrations.runner import apply_migrations, read_history
 from edulink_db.project import Project
@@ -132,3 +133,14 @@ def test_a_service_keeps_its_pinned_settings_through_the_pooler(
             " (SELECT setting FROM pg_settings WHERE name = 'statement_timeout')"
         ).fetchone()
     assert row == (service.group.name, service.schema.name, str(service.login.statement_timeout_ms))
+
+
+def test_the_audit_runs_through_the_pooler(
+    pooled: tuple[Deployment, Pooler], project: Project
+) -> None:
+    """One read-only transaction with savepoints and no prepared statements: pooler-safe."""
+    deployment, pooler = pooled
+    dsn = pooler.dsn(ADMIN_ROLE, ADMIN_PASSWORD, deployment.database)
+    report = run_audit(dsn, project.plan, project.catalogue.shapes)
+    assert report.findings == [] and report.not_evaluated == []
+    assert report.queries == 11
