@@ -18,6 +18,8 @@ import pglast
 from pglast import ast, visitors
 from pglast.stream import RawStream
 
+from edulink_db.sqlexpr import NotOneExpression, parse_one_expression
+
 
 class TransformError(ValueError):
     """The text is not one expression a transform may be."""
@@ -37,44 +39,15 @@ def parse_transform(text: str) -> Transform:
     if not text.strip():
         raise TransformError("is empty")
     try:
-        statements = pglast.parse_sql(f"SELECT {text}")
-    except pglast.parser.ParseError as error:
-        raise TransformError(f"does not parse: {error.args[0]}") from error
-    select = statements[0].stmt if len(statements) == 1 else None
-    if (
-        not isinstance(select, ast.SelectStmt)
-        or select.targetList is None
-        or len(select.targetList) != 1
-        or any(
-            getattr(select, clause) is not None
-            for clause in (
-                "fromClause",
-                "whereClause",
-                "groupClause",
-                "havingClause",
-                "sortClause",
-                "limitCount",
-                "limitOffset",
-                "windowClause",
-                "distinctClause",
-                "withClause",
-                "intoClause",
-                "valuesLists",
-                "lockingClause",
-            )
-        )
-        or select.op != pglast.enums.SetOperation.SETOP_NONE
-    ):
-        raise TransformError("must be exactly one expression")
-    target = select.targetList[0]
-    if target.name is not None:
-        raise TransformError("must be exactly one expression (no alias)")
+        value = parse_one_expression(text)
+    except NotOneExpression as error:
+        raise TransformError(str(error)) from error
     finder = _Inspect()
-    finder(target.val)
+    finder(value)
     if finder.problem:
         raise TransformError(finder.problem)
     return Transform(
-        sql=str(RawStream()(target.val)),
+        sql=str(RawStream()(value)),
         columns=tuple(dict.fromkeys(finder.columns)),
         functions=tuple(sorted(set(finder.functions))),
     )

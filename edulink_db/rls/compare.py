@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pglast
 from pglast import ast, enums, visitors
 from pglast.stream import RawStream
 
 from edulink_db.rls.expressions import PER_STATEMENT_FUNCTIONS
+from edulink_db.sqlexpr import NotOneExpression, parse_one_expression
 
 _OPERATOR_KINDS = {
     enums.A_Expr_Kind.AEXPR_LIKE,
@@ -37,19 +37,9 @@ class ExpressionUnreadable(ValueError):
 
 def parse(text: str) -> Any:
     try:
-        statements = pglast.parse_sql(f"SELECT {text}")
-    except pglast.parser.ParseError as error:
-        raise ExpressionUnreadable(f"{text!r} does not parse: {error.args[0]}") from error
-    stmt = statements[0].stmt if len(statements) == 1 else None
-    if (
-        not isinstance(stmt, ast.SelectStmt)
-        or stmt.targetList is None
-        or len(stmt.targetList) != 1
-        or stmt.fromClause
-        or stmt.whereClause
-    ):
-        raise ExpressionUnreadable(f"{text!r} is not one expression")
-    return stmt.targetList[0].val
+        return parse_one_expression(text)
+    except NotOneExpression as error:
+        raise ExpressionUnreadable(f"{text!r} {error}") from error
 
 
 def normalise_expression(text: str, schema: str, table: str) -> str:
