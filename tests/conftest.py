@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +11,16 @@ from psycopg.conninfo import conninfo_to_dict
 
 from edulink_db.project import Project, load_project
 from tests.support.cluster import ADMIN_PASSWORD as CLUSTER_ADMIN_PASSWORD
-from tests.support.cluster import DSN_ENV, Cluster, open_cluster, versions_to_test
+from tests.support.cluster import (
+    DSN_ENV,
+    Cluster,
+    cluster_base_dir,
+    open_cluster,
+    versions_to_test,
+)
 from tests.support.deploy import Deployment, deploy
 from tests.support.program import recorded, stack_config, with_admin_password
 from tests.support.report import KNOWN_SECRETS, LEAKS, PROBE_COUNTS, register_secret, scan
-
-BASE_DIR_ENV = "EDULINK_PG_BASE_DIR"
-"""Optional parent directory for the clusters' files; a tmpfs (e.g. /dev/shm) is ~5x faster."""
 
 
 @pytest.fixture(scope="session", params=versions_to_test(), ids=lambda v: f"pg{v}")
@@ -30,19 +30,12 @@ def pg_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     Roles are cluster-wide, so tests that deploy reset the server first (tests/support/deploy).
     """
     major: int = request.param
-    # Not under pytest's basetemp: every pytest run re-applies mode 0700 to
-    # /tmp/pytest-of-<user>, which would lock the `postgres` OS user out of a running cluster.
-    base_dir = Path(
-        tempfile.mkdtemp(prefix=f"edulink-pg{major}-", dir=os.environ.get(BASE_DIR_ENV))
-    )
-    try:
-        with open_cluster(major, base_dir) as server:  # stop(): shut down, or reset if attached
-            if server.major != major:
-                pytest.skip(f"{DSN_ENV} points at PostgreSQL {server.major}, not {major}")
-            register_secret(conninfo_to_dict(server.superuser_dsn()).get("password", ""))
-            yield server
-    finally:
-        shutil.rmtree(base_dir, ignore_errors=True)
+    with cluster_base_dir(major) as base_dir, open_cluster(major, base_dir) as server:
+        # stop(): shut down, or reset if attached
+        if server.major != major:
+            pytest.skip(f"{DSN_ENV} points at PostgreSQL {server.major}, not {major}")
+        register_secret(conninfo_to_dict(server.superuser_dsn()).get("password", ""))
+        yield server
 
 
 @pytest.fixture

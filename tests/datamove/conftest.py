@@ -57,15 +57,21 @@ def migrate(*args: str, root: Path = ROOT) -> tuple[int, str, str]:
 
 
 def move(
-    service: str, source: str, deployment: Deployment, *args: str, root: Path = ROOT
+    service: str,
+    source: str,
+    deployment: Deployment,
+    *args: str,
+    root: Path = ROOT,
+    target: str | None = None,
 ) -> tuple[int, str, str]:
+    """Run the CLI; the target is the deployment's admin, directly unless `target` says how."""
     return migrate(
         "--service",
         service,
         "--source",
         source,
         "--target",
-        target_dsn(deployment),
+        target or target_dsn(deployment),
         *args,
         root=root,
     )

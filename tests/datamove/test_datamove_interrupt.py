@@ -3,7 +3,9 @@
 The CLI runs in a subprocess (DSNs through the environment, as an operator would pass them)
 on a legacy auth database with 300,000 security events; the test waits until PostgreSQL's
 own COPY progress view shows rows of that table arriving, then interrupts: by killing the
-process, or by terminating one of its server sessions.
+process, by terminating one of its server sessions, or by restarting or crashing the target
+or the legacy server (a second server of the same major, started for this module, so the
+session's server is never restarted under other tests).
 """
 
 from __future__ import annotations
@@ -14,18 +16,27 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import ExitStack, contextmanager
+from typing import Any, Literal
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from edulink_db.datamove.run import APPLICATION_NAME
 from tests.datamove.conftest import ROOT, make_legacy, move, target_dsn
 from tests.datamove.legacy_world import World
-from tests.support.cluster import Cluster
+from tests.support.cluster import (
+    ADMIN_PASSWORD,
+    ADMIN_ROLE,
+    Cluster,
+    cluster_base_dir,
+    start_cluster,
+)
 from tests.support.deploy import Deployment, deploy
+from tests.support.pgbouncer import transaction_pooler
 from tests.support.program import recorded
+from tests.support.report import register_secret
 
 BULK_EVENTS = 300_000
 TIMEOUT_S = 120
@@ -38,7 +49,23 @@ def target(pg_cluster: Cluster) -> Deployment:
 
 @pytest.fixture
 def big_legacy(pg_cluster: Cluster, target: Deployment, world: World) -> str:
-    dsn = make_legacy(pg_cluster, "auth", world)
+    return bulk_legacy(pg_cluster, world)
+
+
+@pytest.fixture(scope="module")
+def spare(pg_cluster: Cluster) -> Iterator[Cluster]:
+    """A server of the session's major that tests may restart and crash."""
+    with (
+        cluster_base_dir(pg_cluster.major) as base,
+        start_cluster(pg_cluster.major, base) as server,
+    ):
+        register_secret(conninfo_to_dict(server.superuser_dsn()).get("password", ""))
+        yield server
+
+
+def bulk_legacy(cluster: Cluster, world: World) -> str:
+    """A legacy auth database on `cluster` with BULK_EVENTS more security events."""
+    dsn = make_legacy(cluster, "auth", world)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO accounts_securityevent (id, user_id, event, level, ip_address,"
@@ -53,12 +80,8 @@ def big_legacy(pg_cluster: Cluster, target: Deployment, world: World) -> str:
 
 
 @contextmanager
-def running(source: str, deployment: Deployment) -> Iterator[subprocess.Popen[str]]:
-    env = {
-        **os.environ,
-        "EDULINK_LEGACY_DSN": source,
-        "EDULINK_TARGET_DSN": target_dsn(deployment),
-    }
+def running(source: str, target: str) -> Iterator[subprocess.Popen[str]]:
+    env = {**os.environ, "EDULINK_LEGACY_DSN": source, "EDULINK_TARGET_DSN": target}
     command = [sys.executable, "-m", "edulink_db.cli.migrate_data", "--service", "auth"]
     process = subprocess.Popen(
         [*command, "--root", str(ROOT), "--no-progress"],
@@ -126,6 +149,10 @@ def state(deployment: Deployment) -> dict[str, Any]:
         }
 
 
+INTERRUPTED_END = (
+    "); the table's transaction was rolled back, nothing of it was kept. Run again with "
+    "--resume to continue\n"
+)
 DONE_BEFORE = [
     "email_verification_tokens",
     "oauth_providers",
@@ -135,8 +162,8 @@ DONE_BEFORE = [
 ]
 
 
-def assert_resumes(deployment: Deployment, source: str) -> None:
-    code, stdout, stderr = move("auth", source, deployment, "--resume")
+def assert_resumes(deployment: Deployment, source: str, target: str | None = None) -> None:
+    code, stdout, stderr = move("auth", source, deployment, "--resume", target=target)
     assert (code, stderr) == (0, "")
     assert stdout.splitlines()[-1] == (
         f"auth: 1 table(s) copied and verified, {BULK_EVENTS + 60:,} rows; "
@@ -151,7 +178,7 @@ def assert_resumes(deployment: Deployment, source: str) -> None:
 def test_killing_the_process_mid_table_keeps_no_partial_table(
     target: Deployment, big_legacy: str
 ) -> None:
-    with running(big_legacy, target) as process:
+    with running(big_legacy, target_dsn(target)) as process:
         copy_in_progress(target)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=TIMEOUT_S)
@@ -169,7 +196,7 @@ def test_killing_the_process_mid_table_keeps_no_partial_table(
 def test_a_terminated_session_ends_the_run_with_a_clear_message(
     target: Deployment, big_legacy: str, side: str
 ) -> None:
-    with running(big_legacy, target) as process:
+    with running(big_legacy, target_dsn(target)) as process:
         pid = copy_in_progress(target)
         if side == "legacy":
             with psycopg.connect(big_legacy, autocommit=True) as legacy:
@@ -189,11 +216,60 @@ def test_a_terminated_session_ends_the_run_with_a_clear_message(
         f"error: auth_schema.security_logs: the copy was interrupted: the {side} connection "
         "was lost ("
     )
-    assert stderr.endswith(
-        "); the table's transaction was rolled back, nothing of it was kept. Run again with "
-        "--resume to continue\n"
-    )
+    assert stderr.endswith(INTERRUPTED_END)
     sessions_gone(target)
     assert state(target)["security_logs"] == (0,)
     assert state(target)["recorded"] == DONE_BEFORE
     assert_resumes(target, big_legacy)
+
+
+@pytest.mark.parametrize(
+    ("restarted", "mode", "through_pooler"),
+    [
+        pytest.param("target", "fast", False, id="target-restarted"),
+        pytest.param("target", "immediate", False, id="target-crashed"),
+        pytest.param("legacy", "immediate", False, id="legacy-crashed"),
+        pytest.param("target", "fast", True, id="target-restarted-behind-pgbouncer"),
+    ],
+)
+def test_a_server_restart_mid_table_keeps_no_partial_table(
+    pg_cluster: Cluster,
+    spare: Cluster,
+    world: World,
+    restarted: str,
+    mode: Literal["fast", "immediate"],
+    through_pooler: bool,
+) -> None:
+    """The restarted server is `spare`; the other side lives on the session's server. Behind
+    PgBouncer, the pooler stays up while the server restarts, as Supabase's does, and the
+    resumed run goes through the same pooler."""
+    target_cluster, legacy_cluster = (
+        (spare, pg_cluster) if restarted == "target" else (pg_cluster, spare)
+    )
+    deployment = deploy(target_cluster, recorded("prod"))
+    source = bulk_legacy(legacy_cluster, world)
+    with ExitStack() as stack:
+        target = target_dsn(deployment)
+        if through_pooler:
+            pooler = stack.enter_context(
+                transaction_pooler(target_cluster, {ADMIN_ROLE: ADMIN_PASSWORD})
+            )
+            target = pooler.dsn(ADMIN_ROLE, ADMIN_PASSWORD, deployment.database)
+        with running(source, target) as process:
+            copy_in_progress(deployment)
+            spare.restart(mode)
+            stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+        assert process.returncode == 2, stderr
+        assert stdout.splitlines()[-1].startswith("auth_schema.oauth_providers: 8 rows copied")
+        assert stderr.startswith(
+            "error: auth_schema.security_logs: the copy was interrupted: the "
+            f"{restarted} connection was lost ("
+        ), stderr
+        assert stderr.endswith(INTERRUPTED_END)
+        assert state(deployment) == {
+            "security_logs": (0,),
+            "users": (30,),
+            "recorded": DONE_BEFORE,
+            "forced": (True,),
+        }
+        assert_resumes(deployment, source, target)

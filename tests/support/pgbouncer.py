@@ -71,6 +71,8 @@ def transaction_pooler(
         f"default_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
         "max_client_conn = 200\n"
         "server_reset_query =\n"  # transaction mode runs none anyway; say so
+        # After a server restart, reconnect on the next client's demand, not 15 s later.
+        "server_login_retry = 1\n"
         f"logfile = {folder / 'pgbouncer.log'}\n"
     )
     command = [PGBOUNCER, str(folder / "pgbouncer.ini")]
