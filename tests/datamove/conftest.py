@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -15,6 +22,7 @@ from tests.support.cluster import Cluster
 from tests.support.deploy import Deployment
 
 ROOT = Path(__file__).resolve().parents[2]
+PROCESS_TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +83,40 @@ def move(
         *args,
         root=root,
     )
+
+
+@contextmanager
+def running(service: str, source: str, target: str) -> Iterator[subprocess.Popen[str]]:
+    """The CLI in a subprocess, DSNs passed through the environment as an operator would;
+    killed on exit if it still runs."""
+    env = {**os.environ, "EDULINK_LEGACY_DSN": source, "EDULINK_TARGET_DSN": target}
+    command = [sys.executable, "-m", "edulink_db.cli.migrate_data", "--service", service]
+    process = subprocess.Popen(
+        [*command, "--root", str(ROOT), "--no-progress"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=PROCESS_TIMEOUT_S)
+
+
+def wait_for(deployment: Deployment, query: str, params: tuple[Any, ...] = ()) -> Any:
+    """Poll `query` as the superuser until its first column is not NULL; return it."""
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    with deployment.superuser() as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+            if row is not None and row[0] is not None:
+                return row[0]
+            time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for: {query}")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """A run interrupted mid-table keeps no partial table, and a resumed run completes.
 
-The CLI runs in a subprocess (DSNs through the environment, as an operator would pass them)
-on a legacy auth database with 300,000 security events; the test waits until PostgreSQL's
+The CLI runs in a subprocess (`running`) on a legacy auth database with 300,000 security events; the test waits until PostgreSQL's
 own COPY progress view shows rows of that table arriving, then interrupts: by killing the
 process, by terminating one of its server sessions, or by restarting or crashing the target
 or the legacy server (a second server of the same major, started for this module, so the
@@ -10,13 +9,9 @@ session's server is never restarted under other tests).
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any, Literal
 
 import psycopg
@@ -24,7 +19,14 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from edulink_db.datamove.run import APPLICATION_NAME
-from tests.datamove.conftest import ROOT, make_legacy, move, target_dsn
+from tests.datamove.conftest import (
+    PROCESS_TIMEOUT_S,
+    make_legacy,
+    move,
+    running,
+    target_dsn,
+    wait_for,
+)
 from tests.datamove.legacy_world import World
 from tests.support.cluster import (
     ADMIN_PASSWORD,
@@ -39,7 +41,6 @@ from tests.support.program import recorded
 from tests.support.report import register_secret
 
 BULK_EVENTS = 300_000
-TIMEOUT_S = 120
 
 
 @pytest.fixture
@@ -77,37 +78,6 @@ def bulk_legacy(cluster: Cluster, world: World) -> str:
             (BULK_EVENTS,),
         )
     return dsn
-
-
-@contextmanager
-def running(source: str, target: str) -> Iterator[subprocess.Popen[str]]:
-    env = {**os.environ, "EDULINK_LEGACY_DSN": source, "EDULINK_TARGET_DSN": target}
-    command = [sys.executable, "-m", "edulink_db.cli.migrate_data", "--service", "auth"]
-    process = subprocess.Popen(
-        [*command, "--root", str(ROOT), "--no-progress"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=TIMEOUT_S)
-
-
-def wait_for(deployment: Deployment, query: str, params: tuple[Any, ...] = ()) -> Any:
-    deadline = time.monotonic() + TIMEOUT_S
-    with deployment.superuser() as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
-            if row is not None and row[0] is not None:
-                return row[0]
-            time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for: {query}")
 
 
 def copy_in_progress(deployment: Deployment) -> int:
@@ -178,10 +148,10 @@ def assert_resumes(deployment: Deployment, source: str, target: str | None = Non
 def test_killing_the_process_mid_table_keeps_no_partial_table(
     target: Deployment, big_legacy: str
 ) -> None:
-    with running(big_legacy, target_dsn(target)) as process:
+    with running("auth", big_legacy, target_dsn(target)) as process:
         copy_in_progress(target)
         process.send_signal(signal.SIGKILL)
-        process.wait(timeout=TIMEOUT_S)
+        process.wait(timeout=PROCESS_TIMEOUT_S)
     sessions_gone(target)
     assert state(target) == {
         "security_logs": (0,),
@@ -196,7 +166,7 @@ def test_killing_the_process_mid_table_keeps_no_partial_table(
 def test_a_terminated_session_ends_the_run_with_a_clear_message(
     target: Deployment, big_legacy: str, side: str
 ) -> None:
-    with running(big_legacy, target_dsn(target)) as process:
+    with running("auth", big_legacy, target_dsn(target)) as process:
         pid = copy_in_progress(target)
         if side == "legacy":
             with psycopg.connect(big_legacy, autocommit=True) as legacy:
@@ -209,7 +179,7 @@ def test_a_terminated_session_ends_the_run_with_a_clear_message(
                 pid = row[0]
         with target.superuser() as conn:
             assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
-        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+        stdout, stderr = process.communicate(timeout=PROCESS_TIMEOUT_S)
     assert process.returncode == 2
     assert stdout.splitlines()[-1].startswith("auth_schema.oauth_providers: 8 rows copied")
     assert stderr.startswith(
@@ -255,10 +225,10 @@ def test_a_server_restart_mid_table_keeps_no_partial_table(
                 transaction_pooler(target_cluster, {ADMIN_ROLE: ADMIN_PASSWORD})
             )
             target = pooler.dsn(ADMIN_ROLE, ADMIN_PASSWORD, deployment.database)
-        with running(source, target) as process:
+        with running("auth", source, target) as process:
             copy_in_progress(deployment)
             spare.restart(mode)
-            stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+            stdout, stderr = process.communicate(timeout=PROCESS_TIMEOUT_S)
         assert process.returncode == 2, stderr
         assert stdout.splitlines()[-1].startswith("auth_schema.oauth_providers: 8 rows copied")
         assert stderr.startswith(

@@ -1,7 +1,17 @@
-"""Every service's legacy database moved into the replayed prod schema, and checked."""
+"""Every service's legacy database moved into the replayed prod schema, and checked.
+
+Each check runs twice: with the target reached directly, and through PgBouncer in
+transaction mode with one server connection (Supabase's transaction pooler in miniature).
+The copy assumes no session state: each table is one transaction with `SET LOCAL ROLE`,
+`set_config(..., true)` and `pg_advisory_xact_lock`, and nothing is prepared. The legacy
+side stays direct: one snapshot read by two sessions for the whole run keeps both in an open
+transaction, which a pooler could only pin, and legacy databases are not behind one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +26,9 @@ from edulink_db.datamove.mapping import load_mapping
 from edulink_db.plan.compile import dependency_order
 from tests.datamove.conftest import ROOT, make_legacy, move, target_dsn
 from tests.datamove.legacy_world import AWKWARD, SERVICES, World
-from tests.support.cluster import Cluster
+from tests.support.cluster import ADMIN_PASSWORD, ADMIN_ROLE, Cluster
 from tests.support.deploy import Deployment, deploy
+from tests.support.pgbouncer import Pooler, transaction_pooler
 from tests.support.program import recorded
 
 CATALOGUE = load_catalogue(ROOT)
@@ -31,24 +42,35 @@ class Moved:
     outputs: dict[str, tuple[int, str, str]]
     dry_run: tuple[int, str, str]
     dry_run_left: dict[str, Any]
+    target: str  # how the CLI reaches the target
+    pooler: Pooler | None
 
 
-@pytest.fixture(scope="module")
-def moved(pg_cluster: Cluster, world: World) -> Moved:
+@pytest.fixture(scope="module", params=["direct", "pgbouncer"])
+def moved(pg_cluster: Cluster, world: World, request: pytest.FixtureRequest) -> Iterator[Moved]:
     """Deploy prod, create the six legacy databases, dry-run auth, then move every service in
     dependency order through the CLI."""
     deployment = deploy(pg_cluster, recorded("prod"))
     legacy = {service: make_legacy(pg_cluster, service, world) for service in SERVICES}
-    dry_run = move("auth", legacy["auth"], deployment, "--dry-run")
-    with deployment.superuser() as conn:
-        left = {
-            "run_table": conn.execute(
-                "SELECT to_regclass('auth_schema.edulink_data_migrations')"
-            ).fetchone(),
-            "users": conn.execute("SELECT count(*) FROM auth_schema.users").fetchone(),
+    with ExitStack() as stack:
+        target, pooler = target_dsn(deployment), None
+        if request.param == "pgbouncer":
+            pooler = stack.enter_context(
+                transaction_pooler(pg_cluster, {ADMIN_ROLE: ADMIN_PASSWORD})
+            )
+            target = pooler.dsn(ADMIN_ROLE, ADMIN_PASSWORD, deployment.database)
+        dry_run = move("auth", legacy["auth"], deployment, "--dry-run", target=target)
+        with deployment.superuser() as conn:
+            left = {
+                "run_table": conn.execute(
+                    "SELECT to_regclass('auth_schema.edulink_data_migrations')"
+                ).fetchone(),
+                "users": conn.execute("SELECT count(*) FROM auth_schema.users").fetchone(),
+            }
+        outputs = {
+            service: move(service, legacy[service], deployment, target=target) for service in ORDER
         }
-    outputs = {service: move(service, legacy[service], deployment) for service in ORDER}
-    return Moved(deployment, legacy, outputs, dry_run, left)
+        yield Moved(deployment, legacy, outputs, dry_run, left, target, pooler)
 
 
 def test_services_move_in_dependency_order(moved: Moved) -> None:
@@ -264,7 +286,9 @@ def test_awkward_values_arrive_exactly(moved: Moved) -> None:
 def test_a_second_run_is_refused_without_resume_and_skips_everything_with_it(
     moved: Moved,
 ) -> None:
-    code, _, stderr = move("institution", moved.legacy["institution"], moved.deployment)
+    code, _, stderr = move(
+        "institution", moved.legacy["institution"], moved.deployment, target=moved.target
+    )
     assert code == 1
     lines = stderr.splitlines()
     assert lines[-1] == "5 problem(s) found by the pre-flight; nothing was written"
@@ -274,7 +298,11 @@ def test_a_second_run_is_refused_without_resume_and_skips_everything_with_it(
     )
     assert lines[0].endswith("(3 rows); pass --resume to continue the move, which skips it")
     code, stdout, stderr = move(
-        "institution", moved.legacy["institution"], moved.deployment, "--resume"
+        "institution",
+        moved.legacy["institution"],
+        moved.deployment,
+        "--resume",
+        target=moved.target,
     )
     assert (code, stderr) == (0, "")
     assert stdout.splitlines() == [
@@ -296,3 +324,41 @@ def test_the_target_dsn_is_never_printed(moved: Moved) -> None:
     for _, stdout, stderr in [*moved.outputs.values(), moved.dry_run]:
         assert password not in stdout + stderr
     assert Path(ROOT / "legacy").is_dir()
+
+
+@pytest.mark.parametrize("moved", ["pgbouncer"], indirect=True)
+def test_the_pooled_server_session_is_left_as_it_was_found(moved: Moved) -> None:
+    """Every transaction of the move (and the refused and resumed runs above) went through
+    this pooler's one server connection of `postgres`; a later client gets it back clean."""
+    assert moved.pooler is not None
+    with psycopg.connect(moved.target, autocommit=True, prepare_threshold=None) as conn:
+        row = conn.execute(
+            "SELECT current_user, session_user, current_setting('search_path'),"
+            " current_setting('row_security'), current_setting('statement_timeout'),"
+            " current_setting('DateStyle'), current_setting('extra_float_digits'),"
+            " current_setting('max_parallel_workers_per_gather'),"
+            " (SELECT count(*) FROM pg_prepared_statements),"
+            " (SELECT count(*) FROM pg_cursors),"
+            " (SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()"
+            "  AND locktype = 'advisory'),"
+            " (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            "  AND usename = 'postgres')"
+        ).fetchone()
+    assert row is not None
+    names = ["user", "session user", "search_path", "row_security", "statement_timeout"]
+    names += ["DateStyle", "extra_float_digits", "parallel workers", "prepared", "cursors"]
+    names += ["advisory locks", "server sessions"]
+    assert dict(zip(names, row, strict=True)) == {
+        "user": "postgres",
+        "session user": "postgres",
+        "search_path": '"$user", public, extensions',
+        "row_security": "on",
+        "statement_timeout": "0",
+        "DateStyle": "ISO, MDY",
+        "extra_float_digits": "1",
+        "parallel workers": "2",
+        "prepared": 0,
+        "cursors": 0,
+        "advisory locks": 0,
+        "server sessions": 1,
+    }
