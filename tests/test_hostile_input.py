@@ -132,6 +132,58 @@ def test_awkward_names_are_refused_by_field_or_used_quoted(
     assert expected in text, text
 
 
+ACCEPTED = [
+    ("schema", "user"),
+    ("schema", "select"),
+    ("table", "select"),
+    ("table", "user"),
+    ("table", "t" * 63),
+    ("policy", "table"),
+    ("service", "order"),
+]
+
+
+@pytest.mark.parametrize(("where", "name"), ACCEPTED, ids=lambda v: v[:12])
+def test_accepted_awkward_names_deploy_to_exactly_the_declared_matrix(
+    where: str, name: str, tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    """Reserved words and 63-byte names pass validation: they must then work everywhere,
+    quoted in every statement, and give the planned access, no more."""
+    alpha = MiniService("alpha")
+    beta_reads = [{"service": "alpha", "table": "items", "columns": ["id", "note"]}]
+    if where == "schema":
+        alpha.schema = name
+    elif where == "table":
+        alpha.table = name
+        beta_reads[0]["table"] = name
+    elif where == "policy":
+        alpha.policies = [{"name": name, "command": "select", "roles": ["alpha"], "using": "true"}]
+    else:
+        alpha.name = name
+        beta_reads[0]["service"] = name
+    services = [alpha, MiniService("beta", reads=beta_reads)]
+    folder = write_project(tmp_path, services, ROOT)
+    recording, error = _run(folder)
+    assert error is None, error
+    config, secret = read_stack_config(folder, "test")
+    project = load_project(folder, "test", config, secret, require_secrets=False)
+    database, statements = _deploy(pg_cluster, recording)
+    unquoted = re.compile(rf'(?<!["\w]){re.escape(name)}(?![\w"])')
+    assert [s for s in statements if unquoted.search(s)] == []
+    if where == "policy":  # created by the RowLevelSecurity provider, not in the replay's log
+        with psycopg.connect(pg_cluster.superuser_dsn(database)) as conn:
+            found = conn.execute(
+                "SELECT count(*) FROM pg_policies WHERE policyname = %s", (name,)
+            ).fetchone()
+        assert found == (1,)
+    else:
+        used = f"{name}_schema" if where == "service" else name
+        assert any(f'"{used}"' in s for s in statements)
+    report = probe_matrix(pg_cluster, database, recording, project)
+    assert report.mismatches == []
+    assert report.count()["allowed"] > 0 and report.count()["denied"] > 0
+
+
 EXPRESSIONS = [
     "true) ; drop table x; --",
     "true); DROP TABLE alpha_schema.items; --",
