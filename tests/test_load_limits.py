@@ -68,20 +68,23 @@ def test_a_runaway_query_is_cancelled_by_the_statement_timeout(
     prod: Deployment, project: Project
 ) -> None:
     """pg_sleep one second beyond each role's timeout, all services at once (so the test
-    takes about as long as the longest timeout, not their sum)."""
+    takes about as long as the longest timeout, not their sum); the session survives."""
 
-    def run_away(service: str) -> tuple[str | None, Any]:
+    def run_away(service: str) -> tuple[Any, ...]:
         timeout_ms = project.plan.service(service).login.statement_timeout_ms
         assert timeout_ms is not None
         with prod.login(service) as session:
             try:
                 session.execute("select pg_sleep(%s)", [timeout_ms / 1000 + 1])
             except psycopg.errors.QueryCanceled as error:
-                return error.sqlstate, error.diag.message_primary
-            return None, None
+                session.rollback()
+                alive = session.execute("select 1").fetchone()
+                return error.sqlstate, error.diag.message_primary, alive
+            return None, None, None
 
     with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
         outcomes = dict(zip(SERVICES, pool.map(run_away, SERVICES), strict=True))
     assert outcomes == {
-        service: ("57014", "canceling statement due to statement timeout") for service in SERVICES
+        service: ("57014", "canceling statement due to statement timeout", (1,))
+        for service in SERVICES
     }

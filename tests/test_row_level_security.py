@@ -15,6 +15,7 @@ import pytest
 from edulink_db.connection import ConnectionSettings
 from edulink_db.project import Project
 from edulink_db.rls.apply import CHANGED, SecurityState, apply_changes, plan_changes, read_state
+from edulink_db.rls.compare import per_row_calls
 from tests.support.deploy import Deployment, sqlstate_of
 
 
@@ -203,16 +204,50 @@ def test_with_check_blocks_a_write_outside_the_acting_profile(
         assert user.execute("SELECT count(*) FROM preferences").fetchone() == (1,)
 
 
+def test_reads_follow_the_acting_profile_and_an_empty_setting_sees_all(
+    prod: Deployment, people: dict[str, uuid.UUID]
+) -> None:
+    """Acting for Ada: her row only. In the same session's next transaction the setting is
+    '' (as on a pooled connection after SET LOCAL), and with no setting at all: every row."""
+    profiles = [people["ada_profile"], people["bob_profile"]]
+    with prod.superuser() as conn:
+        added = [
+            r[0]
+            for r in conn.execute(
+                "INSERT INTO user_schema.preferences (profile_id) SELECT unnest(%s::uuid[])"
+                " ON CONFLICT (profile_id) DO NOTHING RETURNING id",
+                (profiles,),
+            )
+        ]
+    read = "SELECT profile_id FROM preferences ORDER BY profile_id = %s DESC"
+    try:
+        with prod.login("user") as user:
+            assert len(user.execute(read, (profiles[0],)).fetchall()) == 2
+            with user.transaction():
+                user.execute(
+                    "SELECT set_config('edulink.acting_profile_id', %s, true)", (str(profiles[0]),)
+                )
+                assert user.execute(read, (profiles[0],)).fetchall() == [(profiles[0],)]
+            assert user.execute(
+                "SELECT current_setting('edulink.acting_profile_id', true)"
+            ).fetchone() == ("",)
+            assert len(user.execute(read, (profiles[0],)).fetchall()) == 2
+            with user.transaction():
+                user.execute("SELECT set_config('edulink.acting_profile_id', 'nobody', true)")
+                assert sqlstate_of(user, read, (profiles[0],)) == "22P02"
+    finally:
+        with prod.superuser() as conn:
+            conn.execute("DELETE FROM user_schema.preferences WHERE id = ANY(%s)", (added,))
+
+
 def test_policy_calls_are_evaluated_once_per_statement(prod: Deployment) -> None:
     with prod.superuser() as conn:
         qual = conn.execute(
             "SELECT qual FROM pg_policies WHERE policyname = 'preferences_acting_profile'"
         ).fetchone()
-    assert (
-        qual is not None
-        and "( SELECT current_setting('edulink.acting_profile_id'::text, true)" in qual[0]
-    )
-    assert "= (current_setting" not in qual[0]
+    assert qual is not None and "current_setting('edulink.acting_profile_id'" in qual[0]
+    assert "( SELECT " in qual[0]
+    assert per_row_calls(qual[0]) == []
 
 
 def test_cross_schema_foreign_keys_follow_their_on_delete(

@@ -17,7 +17,7 @@ with the password the replay gave it:
       `set_config('edulink.acting_profile_id', ..., true)` in the same transaction.
     Runs alternate (rls, off, rls, off, ...) `--rounds` times; medians are reported.
 
-Results go to results.json beside this file.
+Results go to results.json beside this file (results-<protocol>.json with --protocol).
 """
 
 from __future__ import annotations
@@ -203,7 +203,9 @@ def set_rls(deployment: Deployment, table: sql.Identifier, on: bool) -> None:
             su.execute(sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(table))
 
 
-def throughput(bench: Bench, plan: Any, seconds: int, rounds: int, clients: int) -> dict[str, Any]:
+def throughput(
+    bench: Bench, plan: Any, seconds: int, rounds: int, clients: int, protocol: str
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for label, (service, script, table) in READS.items():
         login = plan.service(service).login
@@ -222,6 +224,8 @@ def throughput(bench: Bench, plan: Any, seconds: int, rounds: int, clients: int)
                         "2",
                         "-T",
                         str(seconds),
+                        "-M",
+                        protocol,
                         "-D",
                         f"rows={ROWS}",
                         "-f",
@@ -276,6 +280,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="length of each pgbench run")
     parser.add_argument("--rounds", type=int, default=5, help="pgbench runs per mode")
     parser.add_argument("--clients", type=int, default=4, help="pgbench clients for (c)")
+    parser.add_argument(
+        "--protocol",
+        choices=["simple", "extended", "prepared"],
+        default="simple",
+        help="pgbench -M for (c): simple plans every statement, as through a transaction "
+        "pooler without prepared statements; prepared lets the server cache plans",
+    )
     args = parser.parse_args()
 
     config, secret = with_admin_password(stack_config("prod"))
@@ -296,19 +307,22 @@ def main() -> None:
             results["statement_timeout"] = statement_timeouts(bench, plan)
             load_data(deployment)
             results["visible"] = rows_visible(deployment)
-            results["throughput"] = throughput(bench, plan, args.seconds, args.rounds, args.clients)
+            results["throughput"] = throughput(
+                bench, plan, args.seconds, args.rounds, args.clients, args.protocol
+            )
             results["throughput_settings"] = {
                 "seconds": args.seconds,
                 "rounds": args.rounds,
                 "clients": args.clients,
                 "threads": 2,
                 "rows": ROWS,
-                "protocol": "simple",
+                "protocol": args.protocol,
             }
     finally:
         shutil.rmtree(base, ignore_errors=True)
     results["loadavg_after"] = os.getloadavg()
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    name = "results.json" if args.protocol == "simple" else f"results-{args.protocol}.json"
+    (HERE / name).write_text(json.dumps(results, indent=2) + "\n")
     report(results)
 
 
