@@ -222,15 +222,16 @@ def test_a_bad_catalogue_registers_nothing_and_lists_every_problem(project_copy:
     text = catalogue.read_text()
     text = text.replace("columns: [id, email, is_active]", "columns: [id, emial, password_hash]", 1)
     catalogue.write_text(text)
+    line = text[: text.index("columns: [id, emial, password_hash]")].count("\n") + 1
     config, secret = with_admin_password(stack_config("prod"))
     message, recording = _run_failing(project_copy, "prod", config, secret)
     assert "2 problem(s) found, nothing was applied" in message
     assert (
-        "catalogue.yaml:76:30: services.user.reads[0].columns[2]: auth_schema.users.password_hash is secret to auth"
+        f"catalogue.yaml:{line}:30: services.user.reads[0].columns[2]: auth_schema.users.password_hash is secret to auth"
         in message
     )
     assert (
-        "catalogue.yaml:76:23: services.user.reads[0].columns[1]: unknown column auth_schema.users.emial; known: id, email"
+        f"catalogue.yaml:{line}:23: services.user.reads[0].columns[1]: unknown column auth_schema.users.emial; known: id, email"
         in message
     )
     assert [r for r in recording.resources if not r.type.startswith("pulumi:pulumi:")] == []

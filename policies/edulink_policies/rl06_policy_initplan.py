@@ -3,8 +3,10 @@
 Why: a bare `current_setting('x')` or `auth.uid()` in USING / WITH CHECK is evaluated for every
 row; wrapped as `(select current_setting('x'))` PostgreSQL plans it as an InitPlan and
 evaluates it once per statement. On large tables that is the difference between an index scan
-and a timeout. Same string check as splinter 0003 auth_rls_initplan (case-insensitive, quotes
-ignored), but stricter: every call must be wrapped, not just one of them.
+and a timeout. The check of splinter 0003 auth_rls_initplan, on the parse tree (pglast)
+rather than on the text: every call must sit inside a sub-select, not just one of them, and a
+call deeper inside one (`(select nullif(current_setting('x', true), '')::uuid)`) counts as
+wrapped, which splinter's `select auth.uid()` text match would miss.
 
 A performance rule, not an isolation one: advisory.
 
@@ -19,35 +21,58 @@ tampered policies.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
+from typing import Any
 
+import pglast
+from pglast import ast, visitors
 from pulumi_policy import EnforcementLevel, Severity
 
 from edulink_policies.resources import ROW_LEVEL_SECURITY, Resource
 from edulink_policies.rule import Context, ResourceRule, Violation
 from edulink_policies.stack import row_policies
 
-_CALL = re.compile(r"\b(auth\s*\.\s*(?:uid|jwt|role|email)|current_setting)\s*\(", re.IGNORECASE)
-_SELECT_BEFORE = re.compile(r"\bselect\s*$", re.IGNORECASE)
+_PER_STATEMENT = frozenset(
+    {"current_setting", "pg_catalog.current_setting", "auth.uid", "auth.jwt", "auth.role"}
+    | {"auth.email"}
+)
+
+
+class _PerRowCalls(visitors.Visitor):
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> Any:
+        return visitors.Skip  # evaluated as its own plan, once per statement
+
+    def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:
+        name = ".".join(part.sval for part in node.funcname or ()).lower()
+        if name in _PER_STATEMENT:
+            self.found.append(name.removeprefix("pg_catalog.") + "()")
 
 
 def per_row_calls(expression: str | None) -> list[str]:
-    """The calls in `expression` that are not the first thing of a `(select ...)`."""
+    """The calls in `expression` outside any sub-select; raises ValueError if it does not
+    parse as one expression."""
     if not expression:
         return []
-    text = expression.replace('"', "")
-    return [
-        re.sub(r"\s+", "", match.group(1)).lower() + "()"
-        for match in _CALL.finditer(text)
-        if not _SELECT_BEFORE.search(text[: match.start()])
-    ]
+    try:
+        tree = pglast.parse_sql(f"SELECT ({expression})")
+    except pglast.parser.ParseError as error:
+        raise ValueError(f"does not parse ({error.args[0]})") from error
+    finder = _PerRowCalls()
+    finder(tree)
+    return finder.found
 
 
 def check(resource: Resource, context: Context) -> Iterator[Violation]:
     for policy in row_policies(resource):
         for clause, expression in (("USING", policy.using), ("WITH CHECK", policy.with_check)):
-            calls = per_row_calls(expression)
+            try:
+                calls = per_row_calls(expression)
+            except ValueError as error:
+                yield Violation(policy.label, f"{clause} {error}")
+                continue
             if calls:
                 yield Violation(
                     policy.label,

@@ -522,6 +522,28 @@ CASES: dict[str, tuple[Case, ...]] = {
             ),
             "USING calls auth.email() once per row",
         ),
+        ResourceCase(
+            "call-deep-inside-a-sub-select",
+            "user-row-level-security",
+            policy_patch(
+                "profiles",
+                "user_service_role",
+                using="id = coalesce(nullif(current_setting('a.b', true), '')::uuid, id)",
+            ),
+            policy_patch(
+                "profiles",
+                "user_service_role",
+                using="id = coalesce((select nullif(current_setting('a.b', true), '')::uuid), id)",
+            ),
+            "USING calls current_setting() once per row",
+        ),
+        ResourceCase(
+            "tampered-unparseable",
+            "auth-row-level-security",
+            policy_patch("users", "auth_service_role", with_check="owner = ("),
+            policy_patch("users", "auth_service_role", with_check="true"),
+            "WITH CHECK does not parse",
+        ),
     ),
     "PR01": (
         StackCase(
