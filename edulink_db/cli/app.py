@@ -20,6 +20,7 @@ from edulink_db.audit.render import render
 from edulink_db.audit.run import exceeds, run_audit
 from edulink_db.catalogue.load import load_catalogue
 from edulink_db.cli import migrate_data
+from edulink_db.datamove.mapping import check_mappings
 from edulink_db.endpoints import django_database, endpoints
 from edulink_db.errors import Issue, UserError, ValidationFailed
 from edulink_db.finding import Level
@@ -86,11 +87,13 @@ def validate(
         typer.Option("--stack", "-s", help="Only this stack; default: every stack file."),
     ] = None,
 ) -> None:
-    """Validate catalogue.yaml, the migrations and the stack files; list every problem."""
+    """Validate catalogue.yaml, the migrations, the legacy mappings and the stack files;
+    list every problem."""
     stacks = [stack] if stack else known_stacks(root)
     issues: list[Issue] = []
+    mapped: list[str] = []
     try:
-        load_catalogue(root)
+        mapped, issues = check_mappings(root, load_catalogue(root))
     except ValidationFailed as failed:
         issues += failed.issues
     if not stacks:
@@ -102,7 +105,8 @@ def validate(
             issues += [i for i in failed.issues if i not in issues]
     if issues:
         raise ValidationFailed(issues)
-    out.print(f"valid: catalogue.yaml, migrations, stacks {', '.join(stacks)}")
+    mappings = f"legacy mappings {', '.join(mapped)}, " if mapped else ""
+    out.print(f"valid: catalogue.yaml, migrations, {mappings}stacks {', '.join(stacks)}")
 
 
 class MatrixFormat(StrEnum):

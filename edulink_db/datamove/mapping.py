@@ -162,6 +162,30 @@ def load_mapping(
     return loaded_mapping
 
 
+def check_mappings(root: Path, loaded: LoadedCatalogue) -> tuple[list[str], list[Issue]]:
+    """Every `legacy/*.yaml` of the project checked as `migrate-data` would load it, so a bad
+    mapping is found by `edulink-db validate` in review, not on the day of the move.
+    Returns the services whose mapping is valid, and every problem of the others."""
+    folder = root / MAPPING_DIR
+    valid: list[str] = []
+    issues: list[Issue] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        service = path.stem
+        if service not in loaded.services:
+            known = ", ".join(sorted(loaded.services))
+            issues.append(
+                Issue(f"{MAPPING_DIR}/{path.name}", "", f"no service {service!r}; known: {known}")
+            )
+            continue
+        try:
+            load_mapping(root, service, loaded)
+        except ValidationFailed as failed:
+            issues += failed.issues
+        else:
+            valid.append(service)
+    return valid, issues
+
+
 def _column_mappings(
     source: YamlSource, table: str, spec: TableMapping
 ) -> tuple[tuple[ColumnMapping, ...], list[Issue]]:

@@ -23,6 +23,7 @@ def project(tmp_path: Path, project_root: Path) -> Path:
     `pulumi config set --secret` would leave them."""
     shutil.copy(project_root / "catalogue.yaml", tmp_path)
     shutil.copytree(project_root / "migrations", tmp_path / "migrations")
+    shutil.copytree(project_root / "legacy", tmp_path / "legacy")
     for stack in ("dev", "staging", "prod"):
         text = (project_root / f"Pulumi.{stack}.yaml").read_text()
         if stack != "dev":
@@ -39,7 +40,30 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_validate_accepts_the_project(project: Path) -> None:
     code, stdout, _ = run("validate", "--root", str(project))
     assert code == 0
-    assert stdout.strip() == "valid: catalogue.yaml, migrations, stacks dev, prod, staging"
+    assert stdout.strip() == (
+        f"valid: catalogue.yaml, migrations, legacy mappings {', '.join(SERVICES)}, "
+        "stacks dev, prod, staging"
+    )
+
+
+def test_validate_checks_the_legacy_mappings(project: Path) -> None:
+    auth = project / "legacy" / "auth.yaml"
+    text = auth.read_text()
+    auth.write_text(text.replace("last_login_at: last_login", "last_seen_at: last_login", 1))
+    (project / "legacy" / "billing.yaml").write_text("version: 1\ntables: {}\n")
+    line = text[: text.index("last_login_at: last_login")].count("\n") + 1
+    code, _, stderr = run("validate", "--root", str(project), "--stack", "dev")
+    assert code == 1
+    lines = stderr.splitlines()
+    assert lines[-1] == "2 problem(s) found"
+    assert (
+        f"legacy/auth.yaml:{line}:7: tables.users.columns.last_seen_at: unknown column "
+        "auth_schema.users.last_seen_at; known: "
+    ) in stderr
+    assert (
+        "legacy/billing.yaml: no service 'billing'; known: application, auth, institution, "
+        "internship, notification, user" in lines
+    )
 
 
 def test_validate_lists_every_problem_and_exits_1(project: Path) -> None:
