@@ -28,10 +28,10 @@ def pg_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """One server per PostgreSQL major for the whole session, or the one in EDULINK_TEST_DSN.
 
     Roles are cluster-wide, so tests that deploy reset the server first (tests/support/deploy).
+    Leaving the block stops a started server, or resets an attached one.
     """
     major: int = request.param
     with cluster_base_dir(major) as base_dir, open_cluster(major, base_dir) as server:
-        # stop(): shut down, or reset if attached
         if server.major != major:
             pytest.skip(f"{DSN_ENV} points at PostgreSQL {server.major}, not {major}")
         register_secret(conninfo_to_dict(server.superuser_dsn()).get("password", ""))

@@ -33,8 +33,14 @@ from edulink_policies.rule import Context, ResourceRule, Violation
 from edulink_policies.stack import row_policies
 
 _PER_STATEMENT = frozenset(
-    {"current_setting", "pg_catalog.current_setting", "auth.uid", "auth.jwt", "auth.role"}
-    | {"auth.email"}
+    {
+        "current_setting",
+        "pg_catalog.current_setting",
+        "auth.uid",
+        "auth.jwt",
+        "auth.role",
+        "auth.email",
+    }
 )
 
 
@@ -57,11 +63,13 @@ def per_row_calls(expression: str | None) -> list[str]:
     if not expression:
         return []
     try:
-        tree = pglast.parse_sql(f"SELECT ({expression})")
+        statements = pglast.parse_sql(f"SELECT ({expression})")
     except pglast.parser.ParseError as error:
         raise ValueError(f"does not parse ({error.args[0]})") from error
+    if len(statements) != 1:
+        raise ValueError("is not one expression")
     finder = _PerRowCalls()
-    finder(tree)
+    finder(statements)
     return finder.found
 
 

@@ -1,10 +1,11 @@
 """A run interrupted mid-table keeps no partial table, and a resumed run completes.
 
-The CLI runs in a subprocess (`running`) on a legacy auth database with 300,000 security events; the test waits until PostgreSQL's
-own COPY progress view shows rows of that table arriving, then interrupts: by killing the
-process, by terminating one of its server sessions, or by restarting or crashing the target
-or the legacy server (a second server of the same major, started for this module, so the
-session's server is never restarted under other tests).
+The CLI runs in a subprocess (`running`) on a legacy auth database with 300,000 security
+events; the test waits until PostgreSQL's own COPY progress view shows rows of that table
+arriving, then interrupts: by killing the process, by terminating one of its server
+sessions, or by restarting or crashing the target or the legacy server (a second server of
+the same major, started for this module, so the session's server is never restarted under
+other tests).
 """
 
 from __future__ import annotations

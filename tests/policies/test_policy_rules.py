@@ -538,6 +538,13 @@ CASES: dict[str, tuple[Case, ...]] = {
             "USING calls current_setting() once per row",
         ),
         ResourceCase(
+            "tampered-two-statements",
+            "auth-row-level-security",
+            policy_patch("users", "auth_service_role", using="true); select (1"),
+            policy_patch("users", "auth_service_role", using="true"),
+            "USING is not one expression",
+        ),
+        ResourceCase(
             "tampered-unparseable",
             "auth-row-level-security",
             policy_patch("users", "auth_service_role", with_check="owner = ("),
