@@ -331,24 +331,28 @@ def test_the_pooled_server_session_is_left_as_it_was_found(moved: Moved) -> None
     """Every transaction of the move (and the refused and resumed runs above) went through
     this pooler's one server connection of `postgres`; a later client gets it back clean."""
     assert moved.pooler is not None
+    probes = {
+        "user": "current_user",
+        "session user": "session_user",
+        "search_path": "current_setting('search_path')",
+        "row_security": "current_setting('row_security')",
+        "statement_timeout": "current_setting('statement_timeout')",
+        "DateStyle": "current_setting('DateStyle')",
+        "extra_float_digits": "current_setting('extra_float_digits')",
+        "parallel workers": "current_setting('max_parallel_workers_per_gather')",
+        "prepared": "(SELECT count(*) FROM pg_prepared_statements)",
+        "cursors": "(SELECT count(*) FROM pg_cursors)",
+        "advisory locks": "(SELECT count(*) FROM pg_locks"
+        " WHERE pid = pg_backend_pid() AND locktype = 'advisory')",
+        "server sessions": "(SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND usename = 'postgres')",
+    }
     with psycopg.connect(moved.target, autocommit=True, prepare_threshold=None) as conn:
         row = conn.execute(
-            "SELECT current_user, session_user, current_setting('search_path'),"
-            " current_setting('row_security'), current_setting('statement_timeout'),"
-            " current_setting('DateStyle'), current_setting('extra_float_digits'),"
-            " current_setting('max_parallel_workers_per_gather'),"
-            " (SELECT count(*) FROM pg_prepared_statements),"
-            " (SELECT count(*) FROM pg_cursors),"
-            " (SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()"
-            "  AND locktype = 'advisory'),"
-            " (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            "  AND usename = 'postgres')"
+            sql.SQL("SELECT {}").format(sql.SQL(", ").join(map(sql.SQL, probes.values())))
         ).fetchone()
     assert row is not None
-    names = ["user", "session user", "search_path", "row_security", "statement_timeout"]
-    names += ["DateStyle", "extra_float_digits", "parallel workers", "prepared", "cursors"]
-    names += ["advisory locks", "server sessions"]
-    assert dict(zip(names, row, strict=True)) == {
+    assert dict(zip(probes, row, strict=True)) == {
         "user": "postgres",
         "session user": "postgres",
         "search_path": '"$user", public, extensions',
