@@ -167,7 +167,29 @@ class Rule:
             return None
         return PolicyConfigSchema({key: CONFIG_PROPERTIES[key] for key in self.config})
 
-    def _report(self, report: ReportViolation, violations: Iterable[Violation]) -> None:
+    def _policy_args(self, validate: Callable[..., None]) -> dict[str, Any]:
+        """What both kinds of pulumi_policy object are built from."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "validate": validate,
+            "enforcement_level": self.level,
+            "config_schema": self._config_schema(),
+            "severity": self.severity,
+            "remediation_steps": self.remediation,
+        }
+
+    def _evaluate(
+        self, report: ReportViolation, object_: str, run: Callable[[], Iterable[Violation]]
+    ) -> None:
+        """Report what `run` yields; a crash becomes a violation, never a silent pass.
+        Unknown values and not-applicable stay the SDK's to handle."""
+        try:
+            violations = list(run())
+        except (UnknownValueError, _NotApplicableError):
+            raise
+        except Exception as error:
+            violations = [self._could_not_evaluate(object_, error)]
         for violation in violations:
             finding = Finding(
                 code=self.code,
@@ -195,16 +217,9 @@ class ResourceRule(Rule):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        policy = ResourceValidationPolicy(
-            name=self.name,
-            description=self.description,
-            validate=self.validate,
-            enforcement_level=self.level,
-            config_schema=self._config_schema(),
-            severity=self.severity,
-            remediation_steps=self.remediation,
+        object.__setattr__(
+            self, "_policy", ResourceValidationPolicy(**self._policy_args(self.validate))
         )
-        object.__setattr__(self, "_policy", policy)
 
     @property
     def policy(self) -> ResourceValidationPolicy:
@@ -213,15 +228,10 @@ class ResourceRule(Rule):
     def validate(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
         if args.resource_type not in self.types:
             return
-        assert self.check is not None, self.code
+        check = self.check
+        assert check is not None, self.code
         context = Context(args.get_config(), stack_of(args.urn))
-        try:
-            violations = list(self.check(Resource.from_args(args), context))
-        except (UnknownValueError, _NotApplicableError):
-            raise
-        except Exception as error:
-            violations = [self._could_not_evaluate(args.name, error)]
-        self._report(report, violations)
+        self._evaluate(report, args.name, lambda: check(Resource.from_args(args), context))
 
 
 @dataclass(frozen=True)
@@ -231,30 +241,18 @@ class StackRule(Rule):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        policy = StackValidationPolicy(
-            name=self.name,
-            description=self.description,
-            validate=self.validate,
-            enforcement_level=self.level,
-            config_schema=self._config_schema(),
-            severity=self.severity,
-            remediation_steps=self.remediation,
+        object.__setattr__(
+            self, "_policy", StackValidationPolicy(**self._policy_args(self.validate))
         )
-        object.__setattr__(self, "_policy", policy)
 
     @property
     def policy(self) -> StackValidationPolicy:
         return self._policy
 
     def validate(self, args: StackValidationArgs, report: ReportViolation) -> None:
-        assert self.check is not None, self.code
+        check = self.check
+        assert check is not None, self.code
         resources = [Resource.from_policy_resource(r) for r in args.resources]
         stack = next((stack_of(r.urn) for r in resources if stack_of(r.urn)), "")
         context = Context(args.get_config(), stack)
-        try:
-            violations = list(self.check(resources, context))
-        except (UnknownValueError, _NotApplicableError):
-            raise
-        except Exception as error:
-            violations = [self._could_not_evaluate("stack", error)]
-        self._report(report, violations)
+        self._evaluate(report, "stack", lambda: check(resources, context))
