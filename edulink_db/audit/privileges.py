@@ -6,13 +6,15 @@ PUBLIC or the Data API roles are left to the security lint SL06.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
+from typing import Literal
 
 from edulink_db.audit.context import EXPOSED_GRANTEES
 from edulink_db.introspect.state import AclEntry
 
 Wanted = Set[tuple[str, str]]  # (grantee, privilege)
+Difference = Literal["extra", "grantable", "missing"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,18 @@ class AclDiff:
     missing: dict[str, list[str]]  # grantee -> privileges the plan wants and the ACL lacks
     extra: dict[str, list[str]]  # grantee -> privileges the ACL holds and the plan does not
     grantable: dict[str, list[str]]  # grantee -> planned privileges held WITH GRANT OPTION
+
+    def each(self) -> Iterator[tuple[Difference, str, list[str]]]:
+        """Every difference as (kind, grantee, privileges): extra, then grant options, then
+        missing, so each rule words the three kinds its own way in one loop."""
+        kinds: tuple[tuple[Difference, dict[str, list[str]]], ...] = (
+            ("extra", self.extra),
+            ("grantable", self.grantable),
+            ("missing", self.missing),
+        )
+        for kind, found in kinds:
+            for role, privileges in found.items():
+                yield kind, role, privileges
 
 
 def compare_acl(

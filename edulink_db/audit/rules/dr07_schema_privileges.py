@@ -45,26 +45,22 @@ class SchemaPrivileges(Rule):
                 continue  # DR06
             diff = compare_acl(live.acl, planned.get(name, set()), live.owner)
             target = ident(name)
-            for role, privileges in diff.extra.items():
+            for kind, role, privileges in diff.each():
                 listed = privilege_list(privileges)
-                yield self.finding(
-                    schema_object(name),
-                    f"{role} holds {listed} on schema {name}, which the plan does not grant",
-                    f"REVOKE {listed} ON SCHEMA {target} FROM {grantee(role)}",
-                )
-            for role, privileges in diff.grantable.items():
-                listed = privilege_list(privileges)
-                yield self.finding(
-                    schema_object(name),
-                    f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
-                    f"REVOKE GRANT OPTION FOR {listed} ON SCHEMA {target} FROM {grantee(role)}",
-                )
-            for role, privileges in diff.missing.items():
-                listed = privilege_list(privileges)
-                yield self.finding(
-                    schema_object(name),
-                    f"{role} lacks {listed} on schema {name}, which the plan grants "
-                    f"({service.name}'s tables are read by it)",
-                    f"GRANT {listed} ON SCHEMA {target} TO {grantee(role)}; "
-                    "or run `pulumi up --refresh`",
-                )
+                message, fix = {
+                    "extra": (
+                        f"{role} holds {listed} on schema {name}, which the plan does not grant",
+                        f"REVOKE {listed} ON SCHEMA {target} FROM {grantee(role)}",
+                    ),
+                    "grantable": (
+                        f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
+                        f"REVOKE GRANT OPTION FOR {listed} ON SCHEMA {target} FROM {grantee(role)}",
+                    ),
+                    "missing": (
+                        f"{role} lacks {listed} on schema {name}, which the plan grants "
+                        f"({service.name}'s tables are read by it)",
+                        f"GRANT {listed} ON SCHEMA {target} TO {grantee(role)}; "
+                        "or run `pulumi up --refresh`",
+                    ),
+                }[kind]
+                yield self.finding(schema_object(name), message, fix)

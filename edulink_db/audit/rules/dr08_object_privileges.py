@@ -89,27 +89,21 @@ class ObjectPrivileges(Rule):
             yield from self._report(type_object(type_.schema, type_.name), on, "", diff)
 
     def _report(self, target: str, on: str, column: str, diff: AclDiff) -> Iterator[Outcome]:
-        for role, privileges in diff.extra.items():
+        for kind, role, privileges in diff.each():
             listed = privilege_list(privileges)
             granted = ", ".join(f"{p}{column}" for p in privileges)
-            yield self.finding(
-                target,
-                f"{role} holds {listed}, which the plan does not grant",
-                f"REVOKE {granted} ON {on} FROM {grantee(role)}",
-            )
-        for role, privileges in diff.grantable.items():
-            listed = privilege_list(privileges)
-            granted = ", ".join(f"{p}{column}" for p in privileges)
-            yield self.finding(
-                target,
-                f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
-                f"REVOKE GRANT OPTION FOR {granted} ON {on} FROM {grantee(role)}",
-            )
-        for role, privileges in diff.missing.items():
-            listed = privilege_list(privileges)
-            granted = ", ".join(f"{p}{column}" for p in privileges)
-            yield self.finding(
-                target,
-                f"{role} lacks {listed}, which the plan grants",
-                f"GRANT {granted} ON {on} TO {grantee(role)}; or run `pulumi up --refresh`",
-            )
+            message, fix = {
+                "extra": (
+                    f"{role} holds {listed}, which the plan does not grant",
+                    f"REVOKE {granted} ON {on} FROM {grantee(role)}",
+                ),
+                "grantable": (
+                    f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
+                    f"REVOKE GRANT OPTION FOR {granted} ON {on} FROM {grantee(role)}",
+                ),
+                "missing": (
+                    f"{role} lacks {listed}, which the plan grants",
+                    f"GRANT {granted} ON {on} TO {grantee(role)}; or run `pulumi up --refresh`",
+                ),
+            }[kind]
+            yield self.finding(target, message, fix)

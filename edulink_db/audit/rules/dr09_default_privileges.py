@@ -62,28 +62,23 @@ class DefaultPrivileges(Rule):
             if live.schema is not None:
                 prefix += f" IN SCHEMA {ident(live.schema)}"
             objects = f"{live.object_type.upper()}S"
-            for role, privileges in diff.extra.items():
+            for kind, role, privileges in diff.each():
                 listed = privilege_list(privileges)
-                yield self.finding(
-                    target,
-                    f"new {live.object_type}s of {live.owner} give {role} {listed}, which the "
-                    "plan does not",
-                    f"{prefix} REVOKE {listed} ON {objects} FROM {grantee(role)}",
-                )
-            for role, privileges in diff.grantable.items():
-                listed = privilege_list(privileges)
-                yield self.finding(
-                    target,
-                    f"new {live.object_type}s of {live.owner} give {role} {listed} WITH GRANT "
-                    "OPTION",
-                    f"{prefix} REVOKE GRANT OPTION FOR {listed} ON {objects} FROM {grantee(role)}",
-                )
-            for role, privileges in diff.missing.items():
-                listed = privilege_list(privileges)
-                yield self.finding(
-                    target,
-                    f"new {live.object_type}s of {live.owner} do not give {role} {listed}, "
-                    "which the plan does",
-                    f"{prefix} GRANT {listed} ON {objects} TO {grantee(role)}; "
-                    "or run `pulumi up --refresh`",
-                )
+                news = f"new {live.object_type}s of {live.owner}"
+                message, fix = {
+                    "extra": (
+                        f"{news} give {role} {listed}, which the plan does not",
+                        f"{prefix} REVOKE {listed} ON {objects} FROM {grantee(role)}",
+                    ),
+                    "grantable": (
+                        f"{news} give {role} {listed} WITH GRANT OPTION",
+                        f"{prefix} REVOKE GRANT OPTION FOR {listed} ON {objects} "
+                        f"FROM {grantee(role)}",
+                    ),
+                    "missing": (
+                        f"{news} do not give {role} {listed}, which the plan does",
+                        f"{prefix} GRANT {listed} ON {objects} TO {grantee(role)}; "
+                        "or run `pulumi up --refresh`",
+                    ),
+                }[kind]
+                yield self.finding(target, message, fix)
