@@ -62,9 +62,9 @@ class DefaultPrivileges(Rule):
             if live.schema is not None:
                 prefix += f" IN SCHEMA {ident(live.schema)}"
             objects = f"{live.object_type.upper()}S"
+            news = f"new {live.object_type}s of {live.owner}"
             for kind, role, privileges in diff.each():
                 listed = privilege_list(privileges)
-                news = f"new {live.object_type}s of {live.owner}"
                 message, fix = {
                     "extra": (
                         f"{news} give {role} {listed}, which the plan does not",
