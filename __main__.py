@@ -4,6 +4,7 @@ Every input is validated before the first resource is registered: a bad catalogu
 file stops `pulumi preview`/`up` with the full list of problems and changes nothing.
 """
 
+import gc
 from pathlib import Path
 
 import pulumi
@@ -45,4 +46,9 @@ def main() -> None:
         pulumi.export(service, outputs)
 
 
+# One run builds one large, short-lived graph of Outputs, futures and protobuf messages; under
+# Python's default thresholds the cyclic GC traverses it thousands of times, about 40% of the
+# run at 200 services. Collecting the young generation less often took 200 services from
+# 11.2 s to 6.4 s at the same peak memory (benchmarks/program_scale).
+gc.set_threshold(100_000, 50, 100)
 main()
