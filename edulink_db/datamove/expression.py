@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pglast
 from pglast import ast, visitors
 from pglast.stream import RawStream
 
@@ -94,20 +93,13 @@ class _Inspect(visitors.Visitor):
 def render_type_name(text: str) -> str:
     """The canonical SQL of one type name, e.g. from `format_type()`: `numeric(5, 2)`."""
     try:
-        statements = pglast.parse_sql(f"SELECT NULL::{text}")
-    except pglast.parser.ParseError as error:
+        cast = parse_one_expression(f"NULL::{text}")
+    except NotOneExpression as error:
         raise TransformError(f"{text!r} is not a type name") from error
-    select = statements[0].stmt if len(statements) == 1 else None
     if (
-        not isinstance(select, ast.SelectStmt)
-        or select.targetList is None
-        or len(select.targetList) != 1
-        or not isinstance(select.targetList[0].val, ast.TypeCast)
-        or not isinstance(select.targetList[0].val.arg, ast.A_Const)
-        or select.fromClause is not None
+        not isinstance(cast, ast.TypeCast)
+        or not isinstance(cast.arg, ast.A_Const)
+        or cast.typeName is None
     ):
         raise TransformError(f"{text!r} is not a type name")
-    type_name = select.targetList[0].val.typeName
-    if type_name is None:  # pragma: no cover - a cast always names its type
-        raise TransformError(f"{text!r} is not a type name")
-    return str(RawStream()(type_name))
+    return str(RawStream()(cast.typeName))
