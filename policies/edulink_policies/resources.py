@@ -46,25 +46,16 @@ class Resource:
     provider_props: Mapping[str, Any] | None = None
 
     @classmethod
-    def from_args(cls, args: ResourceValidationArgs) -> Resource:
+    def of(cls, source: ResourceValidationArgs | PolicyResource) -> Resource:
+        """From a resource being validated or one of a stack's resources: the SDK's two types
+        carry the same attributes."""
         return cls(
-            type=args.resource_type,
-            name=args.name,
-            urn=args.urn,
-            props=args.props,
-            protect=bool(args.opts.protect) if args.opts is not None else False,
-            provider_props=args.provider.props if args.provider is not None else None,
-        )
-
-    @classmethod
-    def from_policy_resource(cls, resource: PolicyResource) -> Resource:
-        return cls(
-            type=resource.resource_type,
-            name=resource.name,
-            urn=resource.urn,
-            props=resource.props,
-            protect=bool(resource.opts.protect) if resource.opts is not None else False,
-            provider_props=resource.provider.props if resource.provider is not None else None,
+            type=source.resource_type,
+            name=source.name,
+            urn=source.urn,
+            props=source.props,
+            protect=bool(source.opts.protect) if source.opts is not None else False,
+            provider_props=source.provider.props if source.provider is not None else None,
         )
 
     def text(self, key: str) -> str | None:

@@ -231,7 +231,7 @@ class ResourceRule(Rule):
         check = self.check
         assert check is not None, self.code
         context = Context(args.get_config(), stack_of(args.urn))
-        self._evaluate(report, args.name, lambda: check(Resource.from_args(args), context))
+        self._evaluate(report, args.name, lambda: check(Resource.of(args), context))
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ class StackRule(Rule):
     def validate(self, args: StackValidationArgs, report: ReportViolation) -> None:
         check = self.check
         assert check is not None, self.code
-        resources = [Resource.from_policy_resource(r) for r in args.resources]
+        resources = [Resource.of(r) for r in args.resources]
         stack = next((stack_of(r.urn) for r in resources if stack_of(r.urn)), "")
         context = Context(args.get_config(), stack)
         self._evaluate(report, "stack", lambda: check(resources, context))
