@@ -3,38 +3,27 @@ every dynamic provider can be run again over what a failed run left behind."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from typing import Any
 
 import psycopg
 import pytest
 
-from components.migrations import MigrationsProvider, file_list
+from components.migrations import MigrationsProvider
 from components.row_level_security import RowLevelSecurityProvider
 from edulink_db.connection import ConnectionSettings
-from edulink_db.migrations.files import Step
 from edulink_db.migrations.runner import MigrationError, apply_migrations, read_history
 from edulink_db.project import Project
 from edulink_db.rls.apply import SecurityState, read_state
+from tests.support import scratch_service
 from tests.support.cluster import Cluster
-from tests.support.deploy import Deployment, admin_connection
-
-SCHEMA, ROLE = "svc_schema", "svc_role"
-
-
-def step(version: int, sql: str) -> Step:
-    return Step(version, f"step{version}", hashlib.sha256(sql.encode()).hexdigest(), sql)
+from tests.support.deploy import Deployment
+from tests.support.scratch_service import ROLE, SCHEMA, provider_props, step
 
 
 @pytest.fixture
 def admin(pg_cluster: Cluster, database: str) -> ConnectionSettings:
-    with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {ROLE} NOLOGIN")
-        conn.execute(f"GRANT {ROLE} TO postgres")
-        conn.execute(f"CREATE SCHEMA {SCHEMA} AUTHORIZATION {ROLE}")
-    return ConnectionSettings.from_mapping(admin_connection(pg_cluster, database))
+    return scratch_service.create(pg_cluster, database)
 
 
 def _terminate_when_sleeping(superuser_dsn: str, stop: threading.Event) -> None:
@@ -86,25 +75,13 @@ def test_a_connection_killed_mid_migration_leaves_nothing_and_the_next_run_conve
     ]
 
 
-def _props(admin: ConnectionSettings, steps: list[Step], disposable: bool) -> dict[str, Any]:
-    return {
-        "service": "svc",
-        "schema": SCHEMA,
-        "role": ROLE,
-        "steps": [s.__dict__ for s in steps],
-        "files": file_list(steps),
-        "disposable": disposable,
-        "connection": dict(admin.__dict__),
-    }
-
-
 def test_migrations_create_over_a_partial_run_adopts_it(admin: ConnectionSettings) -> None:
     steps = [
         step(1, "CREATE TABLE svc_schema.a (x int)"),
         step(2, "CREATE TABLE svc_schema.b (x int)"),
     ]
     apply_migrations(admin, "svc", SCHEMA, ROLE, steps[:1])  # a run that stopped after 0001
-    created = MigrationsProvider().create(_props(admin, steps, False))
+    created = MigrationsProvider().create(provider_props(admin, steps, False))
     assert [line.split()[0] for line in created.outs["applied"]] == [
         "0001_step1.sql",
         "0002_step2.sql",
@@ -114,7 +91,7 @@ def test_migrations_create_over_a_partial_run_adopts_it(admin: ConnectionSetting
 def test_migrations_delete_of_what_is_already_gone_succeeds(
     admin: ConnectionSettings, pg_cluster: Cluster, database: str
 ) -> None:
-    props = _props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)")], True)
+    props = provider_props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)")], True)
     created = MigrationsProvider().create(props)
     with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {SCHEMA} CASCADE")

@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
-from components.migrations import MigrationsProvider, file_list
+from components.migrations import MigrationsProvider
 from edulink_db.catalogue.load import load_catalogue
 from edulink_db.connection import ConnectionSettings
-from edulink_db.migrations.files import Step
 from edulink_db.migrations.runner import MigrationError, apply_migrations, lock_key, read_history
 from edulink_db.plan.compile import dependency_order
+from tests.support import scratch_service
 from tests.support.cluster import Cluster
-from tests.support.deploy import admin_connection
-
-SCHEMA, ROLE = "svc_schema", "svc_role"
-
-
-def step(version: int, sql: str, name: str = "change") -> Step:
-    return Step(version, name, hashlib.sha256(sql.encode()).hexdigest(), sql)
+from tests.support.scratch_service import ROLE, SCHEMA, provider_props, step
 
 
 @pytest.fixture
 def admin(pg_cluster: Cluster, database: str) -> ConnectionSettings:
     """An empty service: its group role owns its schema, and the admin is a member."""
-    with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {ROLE} NOLOGIN")
-        conn.execute(f"GRANT {ROLE} TO postgres")
-        conn.execute(f"CREATE SCHEMA {SCHEMA} AUTHORIZATION {ROLE}")
-    return ConnectionSettings.from_mapping(admin_connection(pg_cluster, database))
+    return scratch_service.create(pg_cluster, database)
 
 
 def tables(settings: ConnectionSettings) -> list[tuple[str, str]]:
@@ -140,24 +128,12 @@ def test_two_applies_at_once_serialise_on_the_advisory_lock(admin: ConnectionSet
     assert lock_key(SCHEMA) == lock_key(SCHEMA) and lock_key(SCHEMA) != lock_key("other_schema")
 
 
-def props(admin: ConnectionSettings, steps: list[Step], disposable: bool) -> dict[str, Any]:
-    return {
-        "service": "svc",
-        "schema": SCHEMA,
-        "role": ROLE,
-        "steps": [s.__dict__ for s in steps],
-        "files": file_list(steps),
-        "disposable": disposable,
-        "connection": {**admin.__dict__},
-    }
-
-
 def test_provider_diff_lists_pending_files_and_check_refuses_edits(
     admin: ConnectionSettings,
 ) -> None:
     provider = MigrationsProvider()
-    old = props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)", "baseline")], False)
-    new = props(
+    old = provider_props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)", "baseline")], False)
+    new = provider_props(
         admin,
         [step(1, "CREATE TABLE svc_schema.a (x int)", "baseline"), step(2, "SELECT 1", "more")],
         False,
@@ -165,7 +141,9 @@ def test_provider_diff_lists_pending_files_and_check_refuses_edits(
     assert provider.diff("id", old, new).changes is True
     assert new["files"][1].startswith("0002_more.sql sha256:")
     assert provider.diff("id", old, old).changes is False
-    edited = props(admin, [step(1, "CREATE TABLE svc_schema.a (y int)", "baseline")], False)
+    edited = provider_props(
+        admin, [step(1, "CREATE TABLE svc_schema.a (y int)", "baseline")], False
+    )
     failures = provider.check(old, edited).failures
     assert [f.property for f in failures] == ["steps"]
     assert "migrations/svc/0001_baseline.sql was changed after it was applied" in failures[0].reason
@@ -177,7 +155,7 @@ def test_delete_keeps_the_data_unless_the_stack_is_disposable(
 ) -> None:
     provider = MigrationsProvider()
     created = provider.create(
-        props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)")], disposable)
+        provider_props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)", "change")], disposable)
     )
     assert created.outs["applied"][0].startswith("0001_change.sql sha256:")
     provider.delete(created.id, created.outs)
