@@ -43,10 +43,8 @@ MODES = ("off", "owner policy only", *FORMS)
 
 def set_form(deployment: Deployment, mode: str) -> None:
     table, policy = rls_cost.TABLE, sql.Identifier(rls_cost.POLICY)
+    rls_cost.set_rls(deployment, mode != "off")
     with deployment.superuser() as su:
-        enabled = mode != "off"
-        for clause in ("ENABLE", "FORCE") if enabled else ("NO FORCE", "DISABLE"):
-            su.execute(sql.SQL(f"ALTER TABLE {{}} {clause} ROW LEVEL SECURITY").format(table))
         su.execute(sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(policy, table))
         if mode in FORMS:
             # Trusted text: the constants above.

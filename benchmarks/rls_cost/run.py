@@ -127,14 +127,19 @@ def policy_expression(deployment: Deployment) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
-def set_mode(deployment: Deployment, mode: str, generated: tuple[str, str]) -> None:
+def set_rls(deployment: Deployment, enabled: bool) -> None:
+    """RLS on and forced, as the platform leaves the table, or off for a baseline."""
+    clauses = ("ENABLE", "FORCE") if enabled else ("NO FORCE", "DISABLE")
     with deployment.superuser() as su:
-        if mode == "off":
-            su.execute(sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(TABLE))
-            su.execute(sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(TABLE))
-            return
-        su.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(TABLE))
-        su.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(TABLE))
+        for clause in clauses:
+            su.execute(sql.SQL(f"ALTER TABLE {{}} {clause} ROW LEVEL SECURITY").format(TABLE))
+
+
+def set_mode(deployment: Deployment, mode: str, generated: tuple[str, str]) -> None:
+    set_rls(deployment, mode != "off")
+    if mode == "off":
+        return
+    with deployment.superuser() as su:
         using, check = {"naive": (NAIVE, NAIVE), "previous": (PREVIOUS, PREVIOUS)}.get(
             mode, generated
         )
