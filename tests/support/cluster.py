@@ -559,7 +559,10 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
     cluster: Cluster | None = None
     try:
         if run_as:
+            # The data root, and the binaries: pgserver's live in the virtualenv, which may sit
+            # in a private checkout (a CI runner's `mktemp -d` is mode 0700).
             _allow_traversal(root)
+            _allow_traversal(bin_dir.parent)
             for path in (root, sock_dir):
                 _chown(path, run_as)
             # A clear error beats initdb's "could not find a postgres to execute".
