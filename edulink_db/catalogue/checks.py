@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
+from edulink_db.catalogue.expressions import examine_expression, written_expressions
 from edulink_db.catalogue.model import ResolvedService
 from edulink_db.errors import Issue
 from edulink_db.identifiers import is_identifier
@@ -50,19 +51,28 @@ RESERVED_ROLES = frozenset(
 RESERVED_PREFIXES = ("pg_", "supabase_")
 
 
+# PostgreSQL keeps the first 63 bytes of a longer name, silently.
+MAX_IDENTIFIER_BYTES = 63
+
+
 def check_catalogue(
     source: YamlSource,
     services: Mapping[str, ResolvedService],
     shapes: Mapping[str, SchemaShape],
 ) -> list[Issue]:
+    """Every cross-check. `shapes` holds only the services whose migrations were all read:
+    a check that needs a missing shape skips, rather than report what a file that did not
+    parse would have created."""
     issues: list[Issue] = []
     issues += check_names(source, services)
+    issues += check_policy_names(source, services)
     issues += check_tables(source, services, shapes)
     issues += check_reads(source, services, shapes)
     issues += check_cycles(source, services)
     issues += check_foreign_keys(services, shapes)
     issues += check_policies(source, services)
     issues += check_row_filters(source, services)
+    issues += check_expressions(source, services, shapes)
     return issues
 
 
@@ -82,6 +92,39 @@ def check_names(source: YamlSource, services: Mapping[str, ResolvedService]) -> 
             other = owners.setdefault(f"{namespace}:{name}", f"{service.name}.{kind}")
             if other != f"{service.name}.{kind}":
                 yield source.issue(path, f"{namespace} {name!r} is also used by services.{other}")
+
+
+def check_policy_names(
+    source: YamlSource, services: Mapping[str, ResolvedService]
+) -> Iterator[Issue]:
+    """Generated policy names fit PostgreSQL's 63 bytes: a truncated name is never found
+    again by its full name, so every run would show the policy as missing and re-create it."""
+    for service in services.values():
+        if any(spec.row_level_security for spec in service.tables.values()):
+            yield from _long_policy_name(source, service, owner_policy_name(service), "owner")
+        readers_policy = any(
+            read.service in services
+            and (spec := services[read.service].tables.get(read.table)) is not None
+            and spec.row_level_security
+            for read in service.reads
+        )
+        if readers_policy:
+            yield from _long_policy_name(source, service, reader_policy_name(service), "reader")
+
+
+def _long_policy_name(
+    source: YamlSource, service: ResolvedService, name: str, kind: str
+) -> Iterator[Issue]:
+    size = len(name.encode("utf-8"))
+    if size <= MAX_IDENTIFIER_BYTES or not is_identifier(service.group_role):
+        return
+    spare = MAX_IDENTIFIER_BYTES - (size - len(service.group_role.encode("utf-8")))
+    yield source.issue(
+        ("services", service.name, "group_role"),
+        f"the {kind} policy name {name!r} derived from group_role is {size} bytes; PostgreSQL "
+        f"would truncate it to {MAX_IDENTIFIER_BYTES} and never find it again by its name: "
+        f"set a group_role of at most {spare} characters",
+    )
 
 
 def _names(service: ResolvedService) -> Iterator[tuple[str, str]]:
@@ -147,34 +190,40 @@ def check_reads(
             seen.add((read.service, read.table))
             qualified = f"{producer.schema_name}.{read.table}"
             spec = producer.tables.get(read.table)
-            table = (
-                shapes[producer.name].tables.get(read.table) if producer.name in shapes else None
-            )
-            if spec is None or table is None:
+            if spec is None:
                 yield source.issue(
                     (*path, "table"),
-                    f"unknown table {producer.schema_name}.{read.table}; {_known(producer.tables)}",
+                    f"unknown table {qualified}; {_known(producer.tables)}",
                 )
                 continue
+            # None when the migrations were not all read, or do not create the table (which
+            # check_tables reports once): columns cannot be judged then.
+            shape = shapes.get(producer.name)
+            table = shape.tables.get(read.table) if shape else None
             if read.columns is None and spec.sensitive:
                 yield source.issue(
                     path,
-                    f"{producer.schema_name}.{read.table} is sensitive: list the columns to read",
+                    f"{qualified} is sensitive: list the columns to read",
                 )
             for field in ("columns", "references"):
                 for position, column in enumerate(getattr(read, field) or ()):
                     where = (*path, field, position)
-                    if column not in table.columns:
+                    if table is not None and column not in table.columns:
                         yield source.issue(where, _unknown_column(table, column))
                     elif column in spec.secret_columns:
                         yield source.issue(
                             where,
                             f"{qualified}.{column} is secret to {producer.name}",
                         )
-            known_references = all(
+            known_references = table is not None and all(
                 c in table.columns and c not in spec.secret_columns for c in read.references
             )
-            if read.references and known_references and not table.is_unique_key(read.references):
+            if (
+                read.references
+                and table is not None
+                and known_references
+                and not table.is_unique_key(read.references)
+            ):
                 yield source.issue(
                     (*path, "references"),
                     f"({', '.join(read.references)}) is no primary key or unique constraint of "
@@ -243,9 +292,10 @@ def check_foreign_keys(
                         line,
                     )
                     continue
-                target = shapes.get(producer.name, SchemaShape(fk.ref_schema)).tables.get(
-                    fk.ref_table
-                )
+                target_shape = shapes.get(producer.name)
+                if target_shape is None:
+                    continue  # its migrations were not all read: nothing to compare with
+                target = target_shape.tables.get(fk.ref_table)
                 if target is None:
                     yield Issue(
                         file,
@@ -312,8 +362,8 @@ _NO_WITH_CHECK = {"select", "delete"}
 
 
 def check_policies(source: YamlSource, services: Mapping[str, ResolvedService]) -> Iterator[Issue]:
-    """Custom policies and row filters: parseable, meaningful for their command, on tables
-    with RLS, for known services, and not clashing with the generated policy names."""
+    """Custom policies: meaningful for their command, on tables with RLS, for known
+    services, and not clashing with the generated policy names."""
     generated = {owner_policy_name(s) for s in services.values()}
     generated |= {reader_policy_name(s) for s in services.values()}
     for service in services.values():
@@ -345,13 +395,12 @@ def check_policies(source: YamlSource, services: Mapping[str, ResolvedService]) 
                     yield source.issue(
                         (*where, "with_check"), f"a {policy.command.upper()} policy has only using"
                     )
-                for field in ("using", "with_check"):
-                    yield from _expression_issues(source, (*where, field), getattr(policy, field))
 
 
 def check_row_filters(
     source: YamlSource, services: Mapping[str, ResolvedService]
 ) -> Iterator[Issue]:
+    """A row filter narrows the reader's policy on the producer's table: it needs RLS there."""
     for service in services.values():
         for index, read in enumerate(service.reads):
             producer = services.get(read.service)
@@ -364,15 +413,37 @@ def check_row_filters(
                     where,
                     "a row filter needs row-level security on the table; it would filter nothing",
                 )
-            yield from _expression_issues(source, where, read.row_filter)
 
 
-def _expression_issues(
-    source: YamlSource, path: tuple[str | int, ...], text: str | None
+def _by_schema(
+    services: Mapping[str, ResolvedService], shapes: Mapping[str, SchemaShape]
+) -> dict[str, SchemaShape]:
+    return {services[name].schema_name: shape for name, shape in shapes.items()}
+
+
+def _table(shapes: Mapping[str, SchemaShape], service: str, table: str) -> Table | None:
+    shape = shapes.get(service)
+    return shape.tables.get(table) if shape else None
+
+
+def check_expressions(
+    source: YamlSource,
+    services: Mapping[str, ResolvedService],
+    shapes: Mapping[str, SchemaShape],
 ) -> Iterator[Issue]:
-    if text is None:
-        return
-    try:
-        render_expression(text)
-    except ExpressionError as error:
-        yield source.issue(path, f"expression {error}")
+    """Policy expressions and row filters: one expression each, then read against the
+    table they judge (when its shape is known), naming the word PostgreSQL would refuse."""
+    by_schema = _by_schema(services, shapes)
+    for written in written_expressions(services):
+        try:
+            render_expression(written.text)
+        except ExpressionError as error:
+            yield source.issue(written.path, f"expression {error}")
+            continue
+        table = _table(shapes, written.service, written.table)
+        if table is None:
+            continue
+        for problem in examine_expression(written.text, table, by_schema).problems:
+            yield source.issue_in_value(
+                written.path, problem.offset, f"expression {problem.message}"
+            )

@@ -13,7 +13,7 @@ from edulink_db.errors import Issue, ensure_no_issues
 from edulink_db.migrations.ddl import SchemaShape, read_schema_shape
 from edulink_db.migrations.files import MigrationFile, discover_migrations
 from edulink_db.validation import pydantic_issues
-from edulink_db.yamlsource import load_yaml
+from edulink_db.yamlsource import YamlSource, load_yaml
 
 CATALOGUE_FILE = "catalogue.yaml"
 MIGRATIONS_DIR = "migrations"
@@ -27,6 +27,8 @@ class LoadedCatalogue:
     services: dict[str, ResolvedService]
     migrations: dict[str, list[MigrationFile]]
     shapes: dict[str, SchemaShape]
+    # The file as written, so later checks (validate --deep) can point at a line too.
+    source: YamlSource | None = None
 
 
 def load_catalogue(root: Path, catalogue_file: str = CATALOGUE_FILE) -> LoadedCatalogue:
@@ -47,6 +49,9 @@ def load_catalogue(root: Path, catalogue_file: str = CATALOGUE_FILE) -> LoadedCa
         shape, found = read_schema_shape(service.schema_name, files, f"{MIGRATIONS_DIR}/{name}")
         issues += found
         migrations[name], shapes[name] = files, shape
-    issues += check_catalogue(source, services, shapes)
+    readable = {
+        name: shape for name, shape in shapes.items() if migrations[name] and not shape.unread
+    }
+    issues += check_catalogue(source, services, readable)
     ensure_no_issues(issues)
-    return LoadedCatalogue(catalogue, services, migrations, shapes)
+    return LoadedCatalogue(catalogue, services, migrations, shapes, source)

@@ -64,6 +64,9 @@ class Table:
     schema: str
     name: str
     columns: list[str] = field(default_factory=list)
+    # Type of each column as written (`text`, `pg_catalog.bool`, `public.mood[]`): enough for
+    # validation to tell a boolean policy expression from one PostgreSQL would refuse.
+    types: dict[str, str] = field(default_factory=dict)
     primary_key: tuple[str, ...] = ()
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     # Leading column lists of every index, including those behind PRIMARY KEY and UNIQUE.
@@ -80,6 +83,7 @@ class Table:
     def drop_column(self, column: str) -> None:
         """PostgreSQL drops the indexes and constraints that use the column with it."""
         self.columns.remove(column)
+        self.types.pop(column, None)
         self.indexes = [i for i in self.indexes if column not in i]
         self.unique_keys = [k for k in self.unique_keys if column not in k]
         self.foreign_keys = [fk for fk in self.foreign_keys if column not in fk.columns]
@@ -93,6 +97,9 @@ class SchemaShape:
 
     schema: str
     tables: dict[str, Table] = field(default_factory=dict)
+    # Files that did not parse: the shape lacks whatever they create, so checks that would
+    # compare against it (unknown tables, missing indexes) must not run on it.
+    unread: list[str] = field(default_factory=list)
 
     def rename_table(self, old: str, new: str) -> None:
         """Rename, and repoint the schema's foreign keys as PostgreSQL does."""
@@ -113,6 +120,8 @@ class SchemaShape:
             return tuple(new if c == old else c for c in columns)
 
         table.columns[table.columns.index(old)] = new
+        if old in table.types:
+            table.types[new] = table.types.pop(old)
         table.primary_key = swap(table.primary_key)
         table.indexes = [swap(i) for i in table.indexes]
         table.unique_keys = [swap(k) for k in table.unique_keys]
@@ -147,11 +156,21 @@ def read_schema_shape(
                 else migration.sql.rstrip().count("\n") + 1
             )
             issues.append(Issue(where, "", f"SQL does not parse: {error.args[0]}", line))
+            shape.unread.append(where)
             continue
         reader = _Reader(shape, where, migration.sql, issues)
         for raw in statements:
             reader.statement(raw)
     return shape, issues
+
+
+def type_name(node: ast.TypeName | None) -> str:
+    """A column's type as written, schema-qualified when the parser qualified it, `[]` for
+    arrays: `boolean` arrives as `pg_catalog.bool`, `uuid` as `uuid`."""
+    if node is None or not node.names:
+        return ""
+    name = ".".join(part.sval for part in node.names)
+    return f"{name}[]" if node.arrayBounds else name
 
 
 def line_at(sql: str, offset: int) -> int:
@@ -231,6 +250,7 @@ class _Reader:
         if name in table.columns:
             self._issue(f"column {table.name}.{name} is defined twice")
         table.columns.append(name)
+        table.types[name] = type_name(column.typeName)
         for constraint in column.constraints or ():
             self._add_constraint(table, constraint, (name,))
 
@@ -293,6 +313,8 @@ class _Reader:
                 table.drop_column(command.name)
             elif command.subtype == AlterTableType.AT_AddConstraint:
                 self._add_constraint(table, command.def_, ())
+            elif command.subtype == AlterTableType.AT_AlterColumnType and command.name:
+                table.types[command.name] = type_name(command.def_.typeName)
 
     def _RenameStmt(self, stmt: ast.RenameStmt) -> None:
         if stmt.renameType not in (ObjectType.OBJECT_COLUMN, ObjectType.OBJECT_TABLE):

@@ -93,3 +93,33 @@ def test_unreadable_file_is_an_issue(tmp_path: Path) -> None:
     assert [str(i) for i in caught.value.issues] == [
         "catalogue.yaml: cannot read file: No such file or directory"
     ]
+
+
+def test_an_issue_in_a_value_points_at_its_word_in_every_scalar_style() -> None:
+    text = (
+        "a:\n"
+        "  plain: deleted_at is null and deleted_at > now()\n"
+        "  quoted: \"x = 'y' and id = 1\"\n"
+        "  folded: &f >-\n"
+        "    id = coalesce(\n"
+        "      null,\n"
+        "      id)\n"
+        "  alias: *f\n"
+    )
+    source = parse_yaml(text, "f.yaml")
+    plain = source.data["a"]["plain"]
+    assert str(source.issue_in_value(("a", "plain"), plain.rindex("deleted_at"), "m")) == (
+        "f.yaml:2:33: a.plain: m"
+    )
+    # the second `=` of `x = 'y' and id = 1`, and the first
+    assert str(source.issue_in_value(("a", "quoted"), 15, "m")) == "f.yaml:3:27: a.quoted: m"
+    assert str(source.issue_in_value(("a", "quoted"), 2, "m")) == "f.yaml:3:14: a.quoted: m"
+    folded = source.data["a"]["folded"]
+    assert str(source.issue_in_value(("a", "folded"), folded.rindex("id"), "m")) == (
+        "f.yaml:7:7: a.folded: m"
+    )
+    # an alias is written where its anchor is
+    assert str(source.issue_in_value(("a", "alias"), 0, "m")) == "f.yaml:5:5: a.alias: m"
+    # a word the file does not hold as written (an escape) falls back to the key
+    escaped = parse_yaml('k: "a\\x41b = 1"\n', "e.yaml")
+    assert str(escaped.issue_in_value(("k",), 0, "m")) == "e.yaml:1:1: k: m"

@@ -353,3 +353,73 @@ def test_references_and_foreign_keys_must_point_at_a_unique_key(tmp_path: Path) 
     unique = ALPHA_SQL.replace("email text not null,", "email text not null unique,")
     loaded = load_ok(small_project(tmp_path / "unique", catalogue, alpha=unique, beta=beta))
     assert loaded.shapes["alpha"].tables["accounts"].is_unique_key(("email",))
+
+
+def test_a_migration_that_does_not_parse_is_reported_once(tmp_path: Path) -> None:
+    """One typo used to yield 13 problems: every table the unread file creates was then
+    "not created", every read and foreign key of it "unknown" — including the contradiction
+    `unknown table auth_schema.users; known: …, users`. Checks that need the half-read shape
+    now wait for the file to parse."""
+    root = copy_real_project(tmp_path)
+    sql = root / "migrations/auth/0001_baseline.sql"
+    replace_in(sql, "create table auth_schema.users", "create tabel auth_schema.users")
+    line = line_of(sql, "create tabel auth_schema.users")
+    assert issues_of(root) == [
+        f'migrations/auth/0001_baseline.sql:{line}: SQL does not parse: syntax error at or near "tabel"',
+    ]
+
+
+def test_checks_of_other_services_still_run_beside_a_file_that_does_not_parse(
+    tmp_path: Path,
+) -> None:
+    root = copy_real_project(tmp_path)
+    replace_in(
+        root / "migrations/auth/0001_baseline.sql",
+        "create table auth_schema.users",
+        "create tabel auth_schema.users",
+    )
+    catalogue = root / "catalogue.yaml"
+    # a read of a secret column is known from the catalogue alone; an unknown column of
+    # another service's table is known from that service's migrations
+    edit_service(
+        catalogue, "user", "columns: [id, email, is_active]", "columns: [id, password_hash]"
+    )
+    edit_service(catalogue, "user", "department_id, name, level]", "department_id, title, level]")
+    issues = issues_of(root)
+    assert len(issues) == 3, issues
+    assert "auth_schema.users.password_hash is secret to auth" in issues[0]
+    assert "unknown column institution_schema.programs.title" in issues[1]
+    assert "SQL does not parse" in issues[2]
+
+
+def test_a_classified_table_no_migration_creates_is_reported_once(tmp_path: Path) -> None:
+    alpha = ALPHA_SQL.replace(
+        "create table accounts (\n    id uuid primary key,\n    email text not null,\n"
+        "    password_hash text not null\n);\n",
+        "",
+    )
+    issues = issues_of(small_project(tmp_path, alpha=alpha))
+    assert issues == [
+        "catalogue.yaml:5:7: services.alpha.tables.accounts: no migration of alpha creates "
+        "this table; known: notes",
+        "migrations/beta/0001_baseline.sql:1: foreign key profiles(account_id) points at "
+        "unknown table alpha_schema.accounts",
+    ]
+    assert not any("unknown table alpha_schema.accounts; known: accounts" in i for i in issues)
+
+
+def test_the_ddl_reader_keeps_column_types_through_renames_and_alters(tmp_path: Path) -> None:
+    alpha = ALPHA_SQL + (
+        "alter table notes add column pinned boolean not null default false;\n"
+        "alter table notes rename column body to text_body;\n"
+        "alter table notes alter column text_body type varchar(200);\n"
+        "alter table notes add column tags text[];\n"
+        "alter table notes drop column tags;\n"
+    )
+    catalogue = SMALL_CATALOGUE
+    table = load_ok(small_project(tmp_path, catalogue, alpha=alpha)).shapes["alpha"].tables["notes"]
+    assert table.types == {
+        "id": "pg_catalog.int4",
+        "text_body": "pg_catalog.varchar",
+        "pinned": "pg_catalog.bool",
+    }

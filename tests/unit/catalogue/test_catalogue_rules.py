@@ -427,3 +427,52 @@ def test_several_catalogue_shape_problems_are_reported_together(tmp_path: Path) 
         "Input should be a valid boolean, unable to interpret input",
         "catalogue.yaml:10:9: services.beta.reads[0].table: required field is missing",
     ]
+
+
+def _rls_catalogue(group_role: str, reader_role: str = "") -> str:
+    """The small project (alpha.accounts is sensitive: RLS, an owner and a reader policy)
+    with explicit group roles."""
+    catalogue = SMALL_CATALOGUE.replace(
+        "  alpha:\n", f"  alpha:\n    group_role: {group_role}\n", 1
+    )
+    if reader_role:
+        catalogue = catalogue.replace("  beta:\n", f"  beta:\n    group_role: {reader_role}\n", 1)
+    return catalogue
+
+
+def test_a_derived_owner_policy_name_over_63_bytes_is_refused_at_group_role(
+    tmp_path: Path,
+) -> None:
+    """`<group_role>_all` longer than 63 bytes would be truncated by PostgreSQL: the RLS
+    resource would never find it by its name and show a diff on every run."""
+    role = "g" * 60
+    assert issues_of(small_project(tmp_path, _rls_catalogue(role))) == [
+        f"catalogue.yaml:4:5: services.alpha.group_role: the owner policy name '{role}_all' "
+        "derived from group_role is 64 bytes; PostgreSQL would truncate it to 63 and never "
+        "find it again by its name: set a group_role of at most 59 characters",
+    ]
+
+
+def test_a_derived_reader_policy_name_over_63_bytes_is_refused_at_group_role(
+    tmp_path: Path,
+) -> None:
+    reader = "r" * 59
+    catalogue = _rls_catalogue("alpha_service_role", reader)
+    assert issues_of(small_project(tmp_path, catalogue)) == [
+        f"catalogue.yaml:9:5: services.beta.group_role: the reader policy name '{reader}_read' "
+        "derived from group_role is 64 bytes; PostgreSQL would truncate it to 63 and never "
+        "find it again by its name: set a group_role of at most 58 characters",
+    ]
+
+
+def test_derived_policy_names_of_63_bytes_are_accepted(tmp_path: Path) -> None:
+    catalogue = _rls_catalogue("g" * 59, "r" * 58)
+    loaded = load_catalogue(small_project(tmp_path, catalogue))
+    assert loaded.services["alpha"].group_role == "g" * 59
+
+
+def test_a_long_group_role_without_rls_needs_no_short_policy_name(tmp_path: Path) -> None:
+    catalogue = SMALL_CATALOGUE.replace("{sensitive: true, ", "{").replace(
+        "  alpha:\n", f"  alpha:\n    group_role: {'g' * 63}\n", 1
+    )
+    assert load_catalogue(small_project(tmp_path, catalogue)).services["alpha"].group_role
