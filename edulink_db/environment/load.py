@@ -7,7 +7,7 @@ and says which keys are secret; this module never sees a secret's value.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -16,6 +16,11 @@ from edulink_db.environment.model import StackSettings
 from edulink_db.errors import Issue, ensure_no_issues
 from edulink_db.validation import pydantic_issues
 from edulink_db.yamlsource import PathKey, format_path
+
+# Where each value was written in the stack file, by its YAML path (`config`,
+# `edulink-db:target`, `sslmode`): the CLI reads the file itself and knows; the Pulumi engine
+# hands over values only.
+Positions = Mapping[PathKey, tuple[int, int]]
 
 NAMESPACE = "edulink-db"
 ADMIN_PASSWORD_KEY = "adminPassword"
@@ -44,13 +49,11 @@ def load_environment(
     secret_keys: Collection[str],
     services: Collection[str] | None,
     require_secrets: bool = True,
+    positions: Positions | None = None,
 ) -> Environment:
-    """`raw` maps `edulink-db:<key>` to the config string; raise with every problem found."""
-    file = stack_file(stack)
-
-    def locate(path: PathKey, message: str) -> Issue:
-        return Issue(file, f"{NAMESPACE}:{format_path(path)}" if path else NAMESPACE, message)
-
+    """`raw` maps `edulink-db:<key>` to the config string; raise with every problem found,
+    each at its line and column when `positions` are known."""
+    locate = _locator(stack, positions or {})
     issues: list[Issue] = []
     values: dict[str, object] = {}
     prefix = f"{NAMESPACE}:"
@@ -75,23 +78,14 @@ def load_environment(
     except ValidationError as error:
         issues += pydantic_issues(error, locate)
     password_key = f"{prefix}{ADMIN_PASSWORD_KEY}"
-    if settings is not None:
-        needs_password = settings.local_database is None
-    else:  # judge from what was written, so one bad setting does not report a second
-        needs_password = "target" in values or "localDatabase" not in values
     if password_key in raw and password_key not in secret_keys:
         issues.append(
             locate(
                 (ADMIN_PASSWORD_KEY,), "must be a secret: set it with `pulumi config set --secret`"
             )
         )
-    elif require_secrets and needs_password and password_key not in raw:
-        issues.append(
-            locate(
-                (ADMIN_PASSWORD_KEY,),
-                f"missing secret: run `pulumi config set --secret {password_key} -s {stack}`",
-            )
-        )
+    elif require_secrets:
+        issues += missing_secrets(stack, raw, positions)
     if settings is not None and services is not None:
         for name in settings.service_limits:
             if name not in services:
@@ -104,6 +98,44 @@ def load_environment(
     ensure_no_issues(issues)
     assert settings is not None
     return Environment(stack, settings)
+
+
+def missing_secrets(
+    stack: str, raw: Mapping[str, str], positions: Positions | None = None
+) -> list[Issue]:
+    """The admin password, when the stack needs one and it is not set. A fresh clone has
+    none until someone runs `pulumi config set --secret`: the CLI can report it as a warning
+    while everything else in the file is checked."""
+    password_key = f"{NAMESPACE}:{ADMIN_PASSWORD_KEY}"
+    # Judged from what was written, so one bad setting does not report a second.
+    needs_password = f"{NAMESPACE}:target" in raw or f"{NAMESPACE}:localDatabase" not in raw
+    if not needs_password or password_key in raw:
+        return []
+    locate = _locator(stack, positions or {})
+    return [
+        locate(
+            (ADMIN_PASSWORD_KEY,),
+            f"missing secret: run `pulumi config set --secret {password_key} -s {stack}`",
+        )
+    ]
+
+
+def _locator(stack: str, positions: Positions) -> Callable[[PathKey, str], Issue]:
+    """Issues named by their setting (`edulink-db:target.sslmode`) and placed where the
+    stack file writes it, or at its nearest written ancestor (a missing key: `config:`)."""
+    file = stack_file(stack)
+
+    def locate(path: PathKey, message: str) -> Issue:
+        written: PathKey = ("config", f"{NAMESPACE}:{path[0]}", *path[1:]) if path else ("config",)
+        line = column = None
+        for end in range(len(written), 0, -1):
+            if written[:end] in positions:
+                line, column = positions[written[:end]]
+                break
+        name = f"{NAMESPACE}:{format_path(path)}" if path else NAMESPACE
+        return Issue(file, name, message, line, column)
+
+    return locate
 
 
 def _decode(text: str) -> object:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from edulink_db.environment.load import load_environment
+from edulink_db.environment.load import load_environment, missing_secrets
 from edulink_db.environment.model import StackSettings
 from edulink_db.errors import ValidationFailed
-from tests.unit.unit_support import STACKS, stack_config
+from edulink_db.stackfile import load_stack_file
+from tests.unit.unit_support import REPO, STACKS, stack_config
 
 SERVICES = ("auth", "institution", "user", "notification", "application", "internship")
 PASSWORD = "edulink-db:adminPassword"
@@ -252,3 +254,39 @@ def test_several_setting_problems_are_reported_together() -> None:
         "Input should be greater than or equal to 1",
         "Pulumi.staging.yaml: edulink-db:limits.statementTimeout: unknown field",
     ]
+
+
+def test_a_stack_file_problem_has_its_line_and_column(tmp_path: Path) -> None:
+    """The CLI reads the stack file itself, so every problem in it is located like a
+    catalogue problem; a missing key points at `config:`."""
+    text = (REPO / "Pulumi.staging.yaml").read_text()
+    text = text.replace("    port: 5432\n", "    port: 0\n", 1).replace(
+        "  edulink-db:disposable: false\n",
+        "  edulink-db:disposable: false\n  edulink-db:colour: blue\n",
+    )
+    (tmp_path / "Pulumi.staging.yaml").write_text(text)
+    found = load_stack_file(tmp_path, "staging")
+    with pytest.raises(ValidationFailed) as caught:
+        load_environment("staging", found.config, found.secret, SERVICES, positions=found.positions)
+    lines = text.splitlines()
+    port = next(i for i, line in enumerate(lines, 1) if "port: 0" in line)
+    colour = next(i for i, line in enumerate(lines, 1) if "colour" in line)
+    config = next(i for i, line in enumerate(lines, 1) if line.startswith("config:"))
+    assert [str(i) for i in caught.value.issues] == [
+        f"Pulumi.staging.yaml:{config}:1: edulink-db:adminPassword: missing secret: "
+        "run `pulumi config set --secret edulink-db:adminPassword -s staging`",
+        f"Pulumi.staging.yaml:{port}:5: edulink-db:target.port: "
+        "Input should be greater than or equal to 1",
+        f"Pulumi.staging.yaml:{colour}:3: edulink-db:colour: unknown setting; known: target, "
+        "localDatabase, pooler, disposable, protected, limits, serviceLimits, adminPassword",
+    ]
+
+
+def test_missing_secrets_are_reported_apart_for_a_fresh_clone() -> None:
+    raw = stack_config("staging")
+    assert [str(i) for i in missing_secrets("staging", raw)] == [
+        "Pulumi.staging.yaml: edulink-db:adminPassword: missing secret: "
+        "run `pulumi config set --secret edulink-db:adminPassword -s staging`",
+    ]
+    assert missing_secrets("dev", stack_config("dev")) == []  # dev starts its own database
+    assert load_environment("staging", raw, (), SERVICES, require_secrets=False).settings
