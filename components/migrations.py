@@ -30,13 +30,14 @@ from edulink_db.migrations.runner import (
     drop_service_tables,
     read_history,
 )
+from edulink_db.wire import from_wire, to_wire
 
 # Changing these means another schema or role: the old history does not describe it.
 _REPLACE_ON = ("service", "schema", "role")
 
 
 def steps_from(props: dict[str, Any]) -> list[Step]:
-    return [Step(int(s["version"]), s["name"], s["checksum"], s["sql"]) for s in props["steps"]]
+    return list(from_wire(tuple[Step, ...], props["steps"]))
 
 
 def file_list(steps: list[Step]) -> list[str]:
@@ -51,6 +52,10 @@ def _outputs(props: dict[str, Any], history: list[Applied]) -> dict[str, Any]:
         **props,
         "applied": [f"{a.version:04d}_{a.name}.sql sha256:{a.checksum[:16]}" for a in history],
     }
+
+
+def _connection(props: dict[str, Any]) -> ConnectionSettings:
+    return ConnectionSettings.from_mapping(props["connection"])
 
 
 class MigrationsProvider(ResourceProvider):
@@ -72,10 +77,18 @@ class MigrationsProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """`olds` are the stored outputs: after a refresh, `applied` is the live history, so a
+        lost or edited history row makes an update, which repairs nothing silently: the
+        runner refuses it naming the files. A changed connection (a rotated admin password)
+        is an update that puts it in state for refresh and delete."""
         replaces = [key for key in _REPLACE_ON if olds.get(key) != news.get(key)]
         changes = replaces or [
             key for key in ("files", "disposable") if olds.get(key) != news.get(key)
         ]
+        if "applied" in olds and olds["applied"] != news.get("files"):
+            changes.append("applied")
+        if _connection(olds) != _connection(news):
+            changes.append("connection")
         return DiffResult(
             changes=bool(changes), replaces=replaces, delete_before_replace=bool(replaces)
         )
@@ -88,18 +101,15 @@ class MigrationsProvider(ResourceProvider):
         return UpdateResult(_outputs(news, self._apply(news)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        history = read_history(
-            ConnectionSettings.from_mapping(props["connection"]), props["schema"]
-        )
+        history = read_history(_connection(props), props["schema"])
         return ReadResult(id_, _outputs(props, history or []))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         if props.get("disposable"):
-            settings = ConnectionSettings.from_mapping(props["connection"])
-            drop_service_tables(settings, props["schema"], props["role"])
+            drop_service_tables(_connection(props), props["schema"], props["role"])
 
     def _apply(self, props: dict[str, Any]) -> list[Applied]:
-        settings = ConnectionSettings.from_mapping(props["connection"])
+        settings = _connection(props)
         return apply_migrations(
             settings, props["service"], props["schema"], props["role"], steps_from(props)
         )
@@ -126,10 +136,7 @@ class ServiceMigrations(Resource, module="edulink-db", name="ServiceMigrations")
             "service": service,
             "schema": schema,
             "role": role,
-            "steps": [
-                {"version": s.version, "name": s.name, "checksum": s.checksum, "sql": s.sql}
-                for s in steps
-            ],
+            "steps": to_wire(steps),
             "files": file_list(steps),
             "disposable": disposable,
             "connection": pulumi.Output.secret(connection),

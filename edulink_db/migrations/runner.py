@@ -58,6 +58,7 @@ def apply_migrations(
                 with conn.transaction():
                     history = _locked_history(conn, schema, role)
                     ensure_unchanged(service, history, steps)
+                    ensure_intact(service, schema, history, steps, _other_tables(conn, schema))
                     if step.version in history:
                         continue
                     _run_step(conn, service, schema, step)
@@ -97,6 +98,56 @@ def ensure_unchanged(service: str, history: dict[int, Applied], steps: Sequence[
                 f"{step.checksum[:12]} on disk); "
                 "restore it and add a new migration instead"
             )
+
+
+def ensure_intact(
+    service: str,
+    schema: str,
+    history: dict[int, Applied],
+    steps: Sequence[Step],
+    other_tables: Sequence[str],
+) -> None:
+    """Refuse to run on a history that was lost or edited by hand, naming the files.
+
+    Running a file again whose objects exist would fail half-way or, worse, succeed twice;
+    guessing which rows to re-record is not the platform's call. A pending file must come
+    after every recorded one, every recorded file must still exist, and an empty history
+    needs a schema without tables.
+    """
+    known = {step.version: step for step in steps}
+    pending = [step for step in steps if step.version not in history]
+    problems = [
+        f"{schema}.{HISTORY_TABLE} records {a.version:04d}_{a.name}.sql, which is not in "
+        f"migrations/{service}/"
+        for a in history.values()
+        if a.version not in known
+    ]
+    if history and pending and min(s.version for s in pending) < max(history):
+        problems += [
+            f"migrations/{service}/{s.file_name} is not recorded although later files are"
+            for s in pending
+            if s.version < max(history)
+        ]
+    if not history and other_tables:
+        problems.append(
+            f"{schema}.{HISTORY_TABLE} records nothing although {schema} holds "
+            f"{', '.join(other_tables)}"
+        )
+    if problems:
+        raise MigrationError(
+            f"the migration history of {schema} was lost or edited by hand: "
+            + "; ".join(problems)
+            + ". Restore the history rows (version, name, checksum) from a backup or the "
+            "files' checksums, then run again; nothing was applied"
+        )
+
+
+def _other_tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> %s ORDER BY 1",
+        (schema, HISTORY_TABLE),
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _locked_history(conn: psycopg.Connection[Any], schema: str, role: str) -> dict[int, Applied]:

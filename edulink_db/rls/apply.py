@@ -8,7 +8,7 @@ nothing depends on session state a transaction pooler would lose.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -23,6 +23,7 @@ from edulink_db.rls.statements import (
     drop_policy,
     enable_statements,
 )
+from edulink_db.wire import from_wire, to_wire
 
 PolicyKey = tuple[str, str, str]
 TableKey = tuple[str, str]
@@ -34,20 +35,14 @@ class SecurityState:
     policies: tuple[PolicyPlan, ...] = ()
 
     def to_props(self) -> dict[str, Any]:
-        return {
-            "tables": [asdict(t) for t in self.tables],
-            "policies": [{**asdict(p), "roles": list(p.roles)} for p in self.policies],
-        }
+        wire: dict[str, Any] = to_wire(self)
+        return wire
 
     @classmethod
     def from_props(cls, props: dict[str, Any] | None) -> SecurityState:
+        """Read what `to_props` wrote, after the engine dropped its None values."""
         props = props or {}
-        return cls(
-            tables=tuple(TableSecurityPlan(**t) for t in props.get("tables") or ()),
-            policies=tuple(
-                PolicyPlan(**{**p, "roles": tuple(p["roles"])}) for p in props.get("policies") or ()
-            ),
-        )
+        return from_wire(cls, {key: props.get(key) or [] for key in ("tables", "policies")})
 
 
 def policy_key(policy: PolicyPlan) -> PolicyKey:
