@@ -37,7 +37,7 @@ _REPLACE_ON = ("service", "schema", "role")
 
 
 def steps_from(props: dict[str, Any]) -> list[Step]:
-    return list(from_wire(tuple[Step, ...], props["steps"]))
+    return list(from_wire(tuple[Step, ...], props.get("steps") or []))
 
 
 def file_list(steps: list[Step]) -> list[str]:
@@ -62,11 +62,15 @@ class MigrationsProvider(ResourceProvider):
     """Create and update apply pending files; delete keeps the data unless disposable."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """An applied file must not change, unless the change is a replace (another schema or
+        role), whose history starts anew."""
         failures = []
-        previous = {int(s["version"]): s for s in (olds or {}).get("steps", [])}
+        olds = olds or {}
+        replaced = any(olds.get(key) != news.get(key) for key in _REPLACE_ON)
+        previous = {} if replaced else {s.version: s for s in steps_from(olds)}
         for step in steps_from(news):
             old = previous.get(step.version)
-            if old is not None and old["checksum"] != step.checksum:
+            if old is not None and old.checksum != step.checksum:
                 failures.append(
                     CheckFailure(
                         "steps",

@@ -200,6 +200,20 @@ def _history_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
     return bool(row and row[0])
 
 
+def _current_name(conn: psycopg.Connection[Any], schema: str, role: str) -> str:
+    """Where the history now is. A schema renamed in place (pulumi-postgresql's Schema renames,
+    and runs before the replace of the migrations that depend on it) took its tables and its
+    history along: the role's one schema holding a history table is the one to empty."""
+    if conn.execute("SELECT FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone():
+        return schema
+    rows = conn.execute(
+        "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid"
+        " WHERE n.nspowner = %s::regrole AND c.relname = %s AND c.relkind = 'r'",
+        (role, HISTORY_TABLE),
+    ).fetchall()
+    return str(rows[0][0]) if len(rows) == 1 else schema
+
+
 def drop_service_tables(settings: ConnectionSettings, schema: str, role: str) -> list[str]:
     """Disposable stacks only: drop every table of the schema, history included.
 
@@ -207,6 +221,7 @@ def drop_service_tables(settings: ConnectionSettings, schema: str, role: str) ->
     """
     with connect(settings) as conn, conn.transaction():
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+        schema = _current_name(conn, schema, role)
         tables = [
             row[0]
             for row in conn.execute(

@@ -47,6 +47,8 @@ class Registration:
     # present): what the engine receives, and what the provider host is driven from.
     struct: struct_pb2.Struct = field(default_factory=struct_pb2.Struct, repr=False)
     aliases: list[str] = field(default_factory=list)
+    # What the mocks resolved (random results): a checkpoint keeps it as the outputs.
+    outputs: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -115,6 +117,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 delete_before_replace=request.deleteBeforeReplace,
                 provider=request.provider,
                 struct=_copy(request.object),
+                outputs=_unwrap(json_format.MessageToDict(response.object))[0],
                 aliases=[a.urn for a in request.aliases if a.urn] + list(request.aliasURNs),
             )
         )

@@ -14,6 +14,7 @@ except through the Struct, exactly as with the engine.
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from typing import Any, Self
 
 import grpc
 from google.protobuf import struct_pb2
+from pulumi.dynamic import ResourceProvider
+from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
@@ -70,16 +73,15 @@ def plain(struct: struct_pb2.Struct) -> dict[str, Any]:
 class ProviderHost:
     """One `python -m pulumi.dynamic` process: the engine starts one per deployment."""
 
-    def __init__(self) -> None:
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        }
+    def __init__(self, code: Path = ROOT) -> None:
+        """`code`: the folder the host imports the project's packages from."""
+        path = os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")])
+        env = {**os.environ, "PYTHONPATH": path}
         self._process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=ROOT,
+            cwd=code,
             env=env,
         )
         assert self._process.stdout is not None
@@ -187,3 +189,59 @@ class ProviderHost:
             id=id_, urn=urn, properties=engine_struct(outputs), old_inputs=engine_struct(inputs)
         )
         self._call("Delete", request)
+
+
+@dataclass(frozen=True)
+class Created:
+    id: str
+    outs: dict[str, Any]
+
+
+class HostedProvider:
+    """One of our providers, pickled as `Resource` pickles it, reached only through a host:
+    the provider-level tests call it like the provider, and get what the engine would."""
+
+    def __init__(self, host: ProviderHost, provider: ResourceProvider, urn: str) -> None:
+        self._host = host
+        self._serialized = serialize_provider(provider)
+        self._urn = urn
+
+    def _props(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        return {**props, PROVIDER_KEY: self._serialized}
+
+    def check(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        return self._host.check(self._urn, self._props(olds) if olds else {}, self._props(news))
+
+    def create(self, props: Mapping[str, Any]) -> Created:
+        checked = self.check({}, props)
+        return Created(*self._host.create(self._urn, checked))
+
+    def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+        """Whether the engine would update: `olds` are the stored outputs."""
+        response = self._host.diff(
+            self._urn, id_, self._props(olds), self._props(olds), self._props(news)
+        )
+        return bool(response.changes == response.DIFF_SOME)
+
+    def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        return self._host.update(
+            self._urn, id_, self._props(olds), self._props(olds), self._props(news)
+        )
+
+    def read(self, id_: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self._host.read(self._urn, id_, self._props(outputs), self._props(outputs))[1]
+
+    def delete(self, id_: str, outputs: Mapping[str, Any]) -> None:
+        self._host.delete(self._urn, id_, self._props(outputs), self._props(outputs))
+
+
+_HOSTS: list[ProviderHost] = []
+
+
+def hosted(provider: ResourceProvider, name: str) -> HostedProvider:
+    """`provider` behind the session's one provider host (started on first use)."""
+    if not _HOSTS:
+        _HOSTS.append(ProviderHost())
+        atexit.register(_HOSTS[0].close)
+    urn = f"urn:pulumi:test::edulink-db::pulumi-python:dynamic:Resource::{name}"
+    return HostedProvider(_HOSTS[0], provider, urn)
