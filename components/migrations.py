@@ -30,13 +30,14 @@ from edulink_db.migrations.runner import (
     drop_service_tables,
     read_history,
 )
+from edulink_db.wire import from_wire, to_wire
 
 # Changing these means another schema or role: the old history does not describe it.
 _REPLACE_ON = ("service", "schema", "role")
 
 
 def steps_from(props: dict[str, Any]) -> list[Step]:
-    return [Step(int(s["version"]), s["name"], s["checksum"], s["sql"]) for s in props["steps"]]
+    return list(from_wire(tuple[Step, ...], props.get("steps") or []))
 
 
 def file_list(steps: list[Step]) -> list[str]:
@@ -53,15 +54,23 @@ def _outputs(props: dict[str, Any], history: list[Applied]) -> dict[str, Any]:
     }
 
 
+def _connection(props: dict[str, Any]) -> ConnectionSettings:
+    return ConnectionSettings.from_mapping(props["connection"])
+
+
 class MigrationsProvider(ResourceProvider):
     """Create and update apply pending files; delete keeps the data unless disposable."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """An applied file must not change, unless the change is a replace (another schema or
+        role), whose history starts anew."""
         failures = []
-        previous = {int(s["version"]): s for s in (olds or {}).get("steps", [])}
+        olds = olds or {}
+        replaced = any(olds.get(key) != news.get(key) for key in _REPLACE_ON)
+        previous = {} if replaced else {s.version: s for s in steps_from(olds)}
         for step in steps_from(news):
             old = previous.get(step.version)
-            if old is not None and old["checksum"] != step.checksum:
+            if old is not None and old.checksum != step.checksum:
                 failures.append(
                     CheckFailure(
                         "steps",
@@ -72,10 +81,18 @@ class MigrationsProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """`olds` are the stored outputs: after a refresh, `applied` is the live history, so a
+        lost or edited history row makes an update, which repairs nothing silently: the
+        runner refuses it naming the files. A changed connection (a rotated admin password)
+        is an update that puts it in state for refresh and delete."""
         replaces = [key for key in _REPLACE_ON if olds.get(key) != news.get(key)]
         changes = replaces or [
             key for key in ("files", "disposable") if olds.get(key) != news.get(key)
         ]
+        if "applied" in olds and olds["applied"] != news.get("files"):
+            changes.append("applied")
+        if _connection(olds) != _connection(news):
+            changes.append("connection")
         return DiffResult(
             changes=bool(changes), replaces=replaces, delete_before_replace=bool(replaces)
         )
@@ -88,18 +105,15 @@ class MigrationsProvider(ResourceProvider):
         return UpdateResult(_outputs(news, self._apply(news)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        history = read_history(
-            ConnectionSettings.from_mapping(props["connection"]), props["schema"]
-        )
+        history = read_history(_connection(props), props["schema"])
         return ReadResult(id_, _outputs(props, history or []))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         if props.get("disposable"):
-            settings = ConnectionSettings.from_mapping(props["connection"])
-            drop_service_tables(settings, props["schema"], props["role"])
+            drop_service_tables(_connection(props), props["schema"], props["role"])
 
     def _apply(self, props: dict[str, Any]) -> list[Applied]:
-        settings = ConnectionSettings.from_mapping(props["connection"])
+        settings = _connection(props)
         return apply_migrations(
             settings, props["service"], props["schema"], props["role"], steps_from(props)
         )
@@ -126,10 +140,7 @@ class ServiceMigrations(Resource, module="edulink-db", name="ServiceMigrations")
             "service": service,
             "schema": schema,
             "role": role,
-            "steps": [
-                {"version": s.version, "name": s.name, "checksum": s.checksum, "sql": s.sql}
-                for s in steps
-            ],
+            "steps": to_wire(steps),
             "files": file_list(steps),
             "disposable": disposable,
             "connection": pulumi.Output.secret(connection),

@@ -35,9 +35,10 @@ def _connection(props: dict[str, Any]) -> ConnectionSettings:
 
 class RowLevelSecurityProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return DiffResult(
-            changes=_state(olds) != _state(news), replaces=[], delete_before_replace=False
-        )
+        # A changed admin connection (a rotated password) is an update that runs no SQL: it
+        # puts the new connection in state, which refresh and delete log in with.
+        changed = _state(olds) != _state(news) or _connection(olds) != _connection(news)
+        return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         apply_changes(_connection(props), plan_changes(SecurityState(), _state(props)))

@@ -9,7 +9,6 @@ import time
 import psycopg
 import pytest
 
-from components.migrations import MigrationsProvider
 from components.row_level_security import RowLevelSecurityProvider
 from edulink_db.connection import ConnectionSettings
 from edulink_db.migrations.runner import MigrationError, apply_migrations, read_history
@@ -18,7 +17,8 @@ from edulink_db.rls.apply import SecurityState, read_state
 from tests.support import scratch_service
 from tests.support.cluster import Cluster
 from tests.support.deploy import Deployment
-from tests.support.scratch_service import ROLE, SCHEMA, provider_props, step
+from tests.support.provider_host import hosted
+from tests.support.scratch_service import ROLE, SCHEMA, migrations_provider, provider_props, step
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_migrations_create_over_a_partial_run_adopts_it(admin: ConnectionSetting
         step(2, "CREATE TABLE svc_schema.b (x int)"),
     ]
     apply_migrations(admin, "svc", SCHEMA, ROLE, steps[:1])  # a run that stopped after 0001
-    created = MigrationsProvider().create(provider_props(admin, steps, False))
+    created = migrations_provider().create(provider_props(admin, steps, False))
     assert [line.split()[0] for line in created.outs["applied"]] == [
         "0001_step1.sql",
         "0002_step2.sql",
@@ -92,17 +92,18 @@ def test_migrations_delete_of_what_is_already_gone_succeeds(
     admin: ConnectionSettings, pg_cluster: Cluster, database: str
 ) -> None:
     props = provider_props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)")], True)
-    created = MigrationsProvider().create(props)
+    provider = migrations_provider()
+    created = provider.create(props)
     with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {SCHEMA} CASCADE")
-    MigrationsProvider().delete(created.id, created.outs)
-    MigrationsProvider().delete(created.id, created.outs)
+    provider.delete(created.id, created.outs)
+    provider.delete(created.id, created.outs)
 
 
 def test_row_security_create_adopts_delete_tolerates_and_read_reports(
     prod: Deployment, project: Project
 ) -> None:
-    provider = RowLevelSecurityProvider()
+    provider = hosted(RowLevelSecurityProvider(), "auth-row-level-security")
     plan = project.plan.service("auth")
     props = {
         "service": "auth",
@@ -110,17 +111,18 @@ def test_row_security_create_adopts_delete_tolerates_and_read_reports(
         "connection": prod.admin_connection(),
     }
     settings = ConnectionSettings.from_mapping(prod.admin_connection())
-    provider.create(props)  # everything already exists after the deploy: adopted, no error
+    # everything already exists after the deploy: adopted, no error
+    created = provider.create(props)
     state = SecurityState.from_props(props)
     assert read_state(settings, state) == state
     with prod.superuser() as conn:
         conn.execute("ALTER TABLE auth_schema.users DISABLE ROW LEVEL SECURITY")
-    drifted = provider.read("auth.row-level-security", props).outs
-    assert provider.diff("id", drifted, props).changes is True  # the next up restores it
-    provider.update("id", drifted, props)
+    drifted = provider.read(created.id, created.outs)
+    assert provider.diff(created.id, drifted, props) is True  # the next up restores it
+    outputs = provider.update(created.id, drifted, props)
     assert read_state(settings, state) == state
-    provider.delete("id", props)
-    provider.delete("id", props)  # already gone: still fine
+    provider.delete(created.id, outputs)
+    provider.delete(created.id, outputs)  # already gone: still fine
     assert read_state(settings, state) == SecurityState()
     provider.create(props)
     assert read_state(settings, state) == state

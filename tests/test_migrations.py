@@ -8,14 +8,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components.migrations import MigrationsProvider
 from edulink_db.catalogue.load import load_catalogue
 from edulink_db.connection import ConnectionSettings
 from edulink_db.migrations.runner import MigrationError, apply_migrations, lock_key, read_history
 from edulink_db.plan.compile import dependency_order
 from tests.support import scratch_service
 from tests.support.cluster import Cluster
-from tests.support.scratch_service import ROLE, SCHEMA, provider_props, step
+from tests.support.provider_host import CheckFailed
+from tests.support.scratch_service import ROLE, SCHEMA, migrations_provider, provider_props, step
 
 
 @pytest.fixture
@@ -131,29 +131,33 @@ def test_two_applies_at_once_serialise_on_the_advisory_lock(admin: ConnectionSet
 def test_provider_diff_lists_pending_files_and_check_refuses_edits(
     admin: ConnectionSettings,
 ) -> None:
-    provider = MigrationsProvider()
+    provider = migrations_provider()
     old = provider_props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)", "baseline")], False)
     new = provider_props(
         admin,
         [step(1, "CREATE TABLE svc_schema.a (x int)", "baseline"), step(2, "SELECT 1", "more")],
         False,
     )
-    assert provider.diff("id", old, new).changes is True
+    assert provider.diff("id", old, new) is True
     assert new["files"][1].startswith("0002_more.sql sha256:")
-    assert provider.diff("id", old, old).changes is False
+    assert provider.diff("id", old, old) is False
     edited = provider_props(
         admin, [step(1, "CREATE TABLE svc_schema.a (y int)", "baseline")], False
     )
-    failures = provider.check(old, edited).failures
-    assert [f.property for f in failures] == ["steps"]
-    assert "migrations/svc/0001_baseline.sql was changed after it was applied" in failures[0].reason
+    with pytest.raises(CheckFailed) as refused:
+        provider.check(old, edited)
+    assert [prop for prop, _ in refused.value.failures] == ["steps"]
+    assert (
+        "migrations/svc/0001_baseline.sql was changed after it was applied"
+        in refused.value.failures[0][1]
+    )
 
 
 @pytest.mark.parametrize("disposable", [False, True])
 def test_delete_keeps_the_data_unless_the_stack_is_disposable(
     admin: ConnectionSettings, disposable: bool
 ) -> None:
-    provider = MigrationsProvider()
+    provider = migrations_provider()
     created = provider.create(
         provider_props(admin, [step(1, "CREATE TABLE svc_schema.a (x int)", "change")], disposable)
     )

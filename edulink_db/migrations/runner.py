@@ -58,6 +58,7 @@ def apply_migrations(
                 with conn.transaction():
                     history = _locked_history(conn, schema, role)
                     ensure_unchanged(service, history, steps)
+                    ensure_intact(service, schema, history, steps, _other_tables(conn, schema))
                     if step.version in history:
                         continue
                     _run_step(conn, service, schema, step)
@@ -97,6 +98,56 @@ def ensure_unchanged(service: str, history: dict[int, Applied], steps: Sequence[
                 f"{step.checksum[:12]} on disk); "
                 "restore it and add a new migration instead"
             )
+
+
+def ensure_intact(
+    service: str,
+    schema: str,
+    history: dict[int, Applied],
+    steps: Sequence[Step],
+    other_tables: Sequence[str],
+) -> None:
+    """Refuse to run on a history that was lost or edited by hand, naming the files.
+
+    Running a file again whose objects exist would fail half-way or, worse, succeed twice;
+    guessing which rows to re-record is not the platform's call. A pending file must come
+    after every recorded one, every recorded file must still exist, and an empty history
+    needs a schema without tables.
+    """
+    known = {step.version: step for step in steps}
+    pending = [step for step in steps if step.version not in history]
+    problems = [
+        f"{schema}.{HISTORY_TABLE} records {a.version:04d}_{a.name}.sql, which is not in "
+        f"migrations/{service}/"
+        for a in history.values()
+        if a.version not in known
+    ]
+    if history and pending and min(s.version for s in pending) < max(history):
+        problems += [
+            f"migrations/{service}/{s.file_name} is not recorded although later files are"
+            for s in pending
+            if s.version < max(history)
+        ]
+    if not history and other_tables:
+        problems.append(
+            f"{schema}.{HISTORY_TABLE} records nothing although {schema} holds "
+            f"{', '.join(other_tables)}"
+        )
+    if problems:
+        raise MigrationError(
+            f"the migration history of {schema} was lost or edited by hand: "
+            + "; ".join(problems)
+            + ". Restore the history rows (version, name, checksum) from a backup or the "
+            "files' checksums, then run again; nothing was applied"
+        )
+
+
+def _other_tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> %s ORDER BY 1",
+        (schema, HISTORY_TABLE),
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _locked_history(conn: psycopg.Connection[Any], schema: str, role: str) -> dict[int, Applied]:
@@ -149,6 +200,20 @@ def _history_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
     return bool(row and row[0])
 
 
+def _current_name(conn: psycopg.Connection[Any], schema: str, role: str) -> str:
+    """Where the history now is. A schema renamed in place (pulumi-postgresql's Schema renames,
+    and runs before the replace of the migrations that depend on it) took its tables and its
+    history along: the role's one schema holding a history table is the one to empty."""
+    if conn.execute("SELECT FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone():
+        return schema
+    rows = conn.execute(
+        "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid"
+        " WHERE n.nspowner = %s::regrole AND c.relname = %s AND c.relkind = 'r'",
+        (role, HISTORY_TABLE),
+    ).fetchall()
+    return str(rows[0][0]) if len(rows) == 1 else schema
+
+
 def drop_service_tables(settings: ConnectionSettings, schema: str, role: str) -> list[str]:
     """Disposable stacks only: drop every table of the schema, history included.
 
@@ -156,6 +221,7 @@ def drop_service_tables(settings: ConnectionSettings, schema: str, role: str) ->
     """
     with connect(settings) as conn, conn.transaction():
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+        schema = _current_name(conn, schema, role)
         tables = [
             row[0]
             for row in conn.execute(

@@ -149,5 +149,7 @@ class PolicyPlan:
     command: str
     permissive: bool
     roles: tuple[str, ...]
-    using: str | None
-    with_check: str | None
+    # None is a policy without that clause; the default keeps "absent" meaning the same
+    # once the plan has crossed the engine (edulink_db/wire.py).
+    using: str | None = None
+    with_check: str | None = None

@@ -8,7 +8,7 @@ nothing depends on session state a transaction pooler would lose.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -23,6 +23,7 @@ from edulink_db.rls.statements import (
     drop_policy,
     enable_statements,
 )
+from edulink_db.wire import from_wire, to_wire
 
 PolicyKey = tuple[str, str, str]
 TableKey = tuple[str, str]
@@ -34,20 +35,14 @@ class SecurityState:
     policies: tuple[PolicyPlan, ...] = ()
 
     def to_props(self) -> dict[str, Any]:
-        return {
-            "tables": [asdict(t) for t in self.tables],
-            "policies": [{**asdict(p), "roles": list(p.roles)} for p in self.policies],
-        }
+        wire: dict[str, Any] = to_wire(self)
+        return wire
 
     @classmethod
     def from_props(cls, props: dict[str, Any] | None) -> SecurityState:
+        """Read what `to_props` wrote, after the engine dropped its None values."""
         props = props or {}
-        return cls(
-            tables=tuple(TableSecurityPlan(**t) for t in props.get("tables") or ()),
-            policies=tuple(
-                PolicyPlan(**{**p, "roles": tuple(p["roles"])}) for p in props.get("policies") or ()
-            ),
-        )
+        return from_wire(cls, {key: props.get(key) or [] for key in ("tables", "policies")})
 
 
 def policy_key(policy: PolicyPlan) -> PolicyKey:
@@ -65,6 +60,9 @@ class Change:
     owner: str
     statement: sql.Composed
     says: str
+    # Set on removals: a table that is gone (dropped, or its schema renamed by the stack)
+    # has nothing left to remove, so the step is skipped rather than failing the update.
+    table: TableKey | None = None
 
 
 def plan_changes(old: SecurityState, new: SecurityState) -> list[Change]:
@@ -76,7 +74,8 @@ def plan_changes(old: SecurityState, new: SecurityState) -> list[Change]:
     new_tables = {table_key(t): t for t in new.tables}
     for name, policy in old_policies.items():
         if name not in new_policies:
-            changes.append(Change(policy.owner, drop_policy(policy), f"drop policy {_label(name)}"))
+            says = f"drop policy {_label(name)}"
+            changes.append(Change(policy.owner, drop_policy(policy), says, _table_of(policy)))
     for table_name, table in new_tables.items():
         if table_name not in old_tables:
             says = f"enable and force RLS on {_label(table_name)}"
@@ -91,8 +90,12 @@ def plan_changes(old: SecurityState, new: SecurityState) -> list[Change]:
     for table_name, table in old_tables.items():
         if table_name not in new_tables:
             says = f"disable RLS on {_label(table_name)}"
-            changes += [Change(table.owner, s, says) for s in disable_statements(table)]
+            changes += [Change(table.owner, s, says, table_name) for s in disable_statements(table)]
     return changes
+
+
+def _table_of(policy: PolicyPlan) -> TableKey:
+    return (policy.schema, policy.table)
 
 
 def _label(key: Iterable[str]) -> str:
@@ -103,9 +106,22 @@ def apply_changes(settings: ConnectionSettings, changes: Sequence[Change]) -> No
     if not changes:
         return
     with connect(settings) as conn, conn.transaction():
+        gone = _missing_tables(conn, {c.table for c in changes if c.table is not None})
         for change in changes:
+            if change.table in gone:
+                continue
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(change.owner)))
             conn.execute(change.statement)
+
+
+def _missing_tables(conn: psycopg.Connection[Any], tables: set[TableKey]) -> set[TableKey]:
+    ordered = sorted(tables)
+    rows = conn.execute(
+        "SELECT s, t FROM unnest(%s::text[], %s::text[]) AS x(s, t)"
+        " WHERE to_regclass(format('%%I.%%I', s, t)) IS NULL",
+        ([s for s, _ in ordered], [t for _, t in ordered]),
+    ).fetchall()
+    return {(s, t) for s, t in rows}
 
 
 def read_state(settings: ConnectionSettings, expected: SecurityState) -> SecurityState:

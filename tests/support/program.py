@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc
 
@@ -43,6 +43,12 @@ class Registration:
     retain_on_delete: bool
     delete_before_replace: bool
     provider: str
+    # The `object` Struct exactly as the program registered it (secrets wrapped, None values
+    # present): what the engine receives, and what the provider host is driven from.
+    struct: struct_pb2.Struct = field(default_factory=struct_pb2.Struct, repr=False)
+    aliases: list[str] = field(default_factory=list)
+    # What the mocks resolved (random results): a checkpoint keeps it as the outputs.
+    outputs: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -62,8 +68,16 @@ class Recording:
 
 
 class _Mocks(mocks.Mocks):
+    """Resolves what the program reads back. `kept` holds outputs a checkpoint already has
+    (keyed by type and name): the engine hands those back instead of generating anew."""
+
+    def __init__(self, kept: dict[tuple[str, str], dict[str, Any]] | None = None) -> None:
+        self.kept = kept or {}
+
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
+        if (args.typ, args.name) in self.kept:
+            return f"{args.name}-id", {**state, **self.kept[(args.typ, args.name)]}
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = secrets.token_urlsafe(30)[: int(args.inputs.get("length", 32))]
             register_secret(state["result"])
@@ -102,9 +116,18 @@ class _RecordingMonitor(mocks.MockMonitor):
                 retain_on_delete=request.retainOnDelete,
                 delete_before_replace=request.deleteBeforeReplace,
                 provider=request.provider,
+                struct=_copy(request.object),
+                outputs=_unwrap(json_format.MessageToDict(response.object))[0],
+                aliases=[a.urn for a in request.aliases if a.urn] + list(request.aliasURNs),
             )
         )
         return response
+
+
+def _copy(struct: struct_pb2.Struct) -> struct_pb2.Struct:
+    copy = struct_pb2.Struct()
+    copy.CopyFrom(struct)
+    return copy
 
 
 def _unwrap(raw: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
@@ -142,13 +165,14 @@ def run_program(
     secret_keys: list[str] | None = None,
     program: Path = ROOT / "__main__.py",
     recording: Recording | None = None,
+    kept: dict[tuple[str, str], dict[str, Any]] | None = None,
 ) -> Recording:
     """Run the program once; raises whatever the program raised (e.g. a validation error),
     after which `recording` still shows what had been registered."""
     if config is None:
         config, secret_keys = with_admin_password(stack_config(stack))
     recording = recording if recording is not None else Recording(stack)
-    mock = _Mocks()
+    mock = _Mocks(kept)
     pulumi.runtime.set_mocks(
         mock,
         project=PROJECT,

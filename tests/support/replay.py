@@ -3,28 +3,30 @@
 `postgresql:*` resources run as the SQL pulumi-postgresql 3.18 runs for them on create
 (notes/provider-semantics.md §13): one transaction each, as the admin, with the provider's
 advisory locks and its temporary "owner dance" membership for a non-superuser admin.
-Dynamic resources are created by unpickling their provider from `__provider` and calling
-`create()`, exactly what the engine's dynamic-provider host does. Random and Docker
-resources are already resolved by the mocks; provider resources only hold connection data.
+Dynamic resources go through the SDK's own provider host (`tests/support/provider_host.py`):
+Check then Create, with the Struct the program registered, as the engine sends it. Random and
+Docker resources are already resolved by the mocks; provider resources only hold connection
+data.
 """
 
 from __future__ import annotations
 
-import base64
 import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import dill
 import psycopg
+from google.protobuf import json_format
 from psycopg import sql
-from pulumi.runtime._serialization import _deserialize
 
 from tests.support.program import Recording, Registration
+from tests.support.provider_host import ProviderHost
 
 SKIPPED_PREFIXES = ("random:", "docker:", "pulumi:", "edulink-db:index:")
+DYNAMIC = "pulumi-python:dynamic"
 
 _OBJECT_KEYWORD = {
     "table": "TABLE",
@@ -88,21 +90,35 @@ def replay(
     the way `pulumi up` schedules them (its default parallelism is unbounded).
     """
     log = Replay()
-    if workers == 1:
-        for resource in topological_orders(recording, seed):
-            _apply(resource, admin_dsn, connection, log)
-        return log
-    _apply_concurrently(recording, admin_dsn, connection, log, random.Random(seed), workers)
+    with ProviderHost() as host:
+        apply = partial(_apply, host=host, admin_dsn=admin_dsn, connection=connection, log=log)
+        if workers == 1:
+            for resource in topological_orders(recording, seed):
+                apply(resource)
+        else:
+            _apply_concurrently(recording, apply, random.Random(seed), workers)
     return log
 
 
-def _apply(resource: Registration, admin_dsn: str, connection: dict[str, Any], log: Replay) -> None:
+def _apply(
+    resource: Registration,
+    *,
+    host: ProviderHost,
+    admin_dsn: str,
+    connection: dict[str, Any],
+    log: Replay,
+) -> None:
     if resource.type.startswith(SKIPPED_PREFIXES):
         return
     log.order.append(resource.name)
-    if resource.type.startswith("pulumi-python:dynamic"):
-        create_dynamic(resource, connection)
+    if resource.type.startswith(DYNAMIC):
+        create_dynamic(host, resource, connection)
         return
+    apply_sql(resource, admin_dsn, log)
+
+
+def apply_sql(resource: Registration, admin_dsn: str, log: Replay) -> None:
+    """A `postgresql:*` resource's create, as the provider's SQL in one transaction."""
     handler = HANDLERS.get(resource.type)
     if handler is None:
         raise AssertionError(f"the replay does not know {resource.type}")
@@ -113,9 +129,7 @@ def _apply(resource: Registration, admin_dsn: str, connection: dict[str, Any], l
 
 def _apply_concurrently(
     recording: Recording,
-    admin_dsn: str,
-    connection: dict[str, Any],
-    log: Replay,
+    apply: Callable[[Registration], None],
     rng: random.Random,
     workers: int,
 ) -> None:
@@ -135,7 +149,7 @@ def _apply_concurrently(
             ]
             rng.shuffle(ready)
             for urn in ready:
-                running[pool.submit(_apply, by_urn[urn], admin_dsn, connection, log)] = urn
+                running[pool.submit(apply, by_urn[urn])] = urn
             if not running:
                 raise AssertionError(f"dependency cycle among {sorted(set(needs) - done)}")
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -144,20 +158,22 @@ def _apply_concurrently(
                 done.add(running.pop(future))
 
 
-def dynamic_provider(resource: Registration) -> Any:
-    raw = resource.inputs["__provider"]
-    return _deserialize(lambda: dill.loads(base64.b64decode(raw)))
+def registered_inputs(resource: Registration, connection: dict[str, Any]) -> dict[str, Any]:
+    """The Struct the program registered, as JSON (secrets still wrapped, None values kept),
+    with the admin connection swapped for the test database's."""
+    inputs: dict[str, Any] = json_format.MessageToDict(resource.struct)
+    if "connection" in inputs:
+        inputs["connection"] = connection
+    return inputs
 
 
-def create_dynamic(resource: Registration, connection: dict[str, Any]) -> Any:
-    provider = dynamic_provider(resource)
-    props = {k: v for k, v in resource.inputs.items() if k != "__provider"}
-    if "connection" in props:
-        props["connection"] = connection
-    checked = provider.check({}, props)
-    if checked.failures:
-        raise AssertionError(f"check failed: {checked.failures}")
-    return provider.create(checked.inputs)
+def create_dynamic(
+    host: ProviderHost, resource: Registration, connection: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """What the engine does for a new dynamic resource: Check against no old inputs, then
+    Create with what Check returned."""
+    checked = host.check(resource.urn, {}, registered_inputs(resource, connection))
+    return host.create(resource.urn, checked)
 
 
 @dataclass

@@ -9,11 +9,12 @@ from typing import Any
 
 import psycopg
 
-from components.migrations import file_list
+from components.migrations import MigrationsProvider, file_list
 from edulink_db.connection import ConnectionSettings
 from edulink_db.migrations.files import Step
 from tests.support.cluster import Cluster
 from tests.support.deploy import admin_connection
+from tests.support.provider_host import HostedProvider, hosted
 
 SERVICE, SCHEMA, ROLE = "svc", "svc_schema", "svc_role"
 
@@ -45,3 +46,8 @@ def provider_props(
         "disposable": disposable,
         "connection": dict(admin.__dict__),
     }
+
+
+def migrations_provider() -> HostedProvider:
+    """The migrations provider, reached through a provider host as the engine reaches it."""
+    return hosted(MigrationsProvider(), f"{SERVICE}-migrations")
