@@ -87,3 +87,11 @@ def test_the_example_error_is_what_validation_says(tmp_path: Path, project_root:
     with pytest.raises(ValidationFailed) as failed:
         load_catalogue(tmp_path)
     assert [str(issue) for issue in failed.value.issues] == [example.group(1)]
+
+
+def test_the_test_prerequisites_name_every_server_the_suite_starts() -> None:
+    """The suite starts PostgreSQL and PgBouncer itself (tests/support/cluster.py,
+    pgbouncer.py); a reader of the quick start must learn that both are needed."""
+    quick_start = _section("Quick start").lower()
+    assert "postgresql 15" in quick_start
+    assert "pgbouncer" in quick_start
