@@ -7,7 +7,9 @@ shows a clean summary when something was not evaluated.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from edulink_db.audit.report import AuditReport
@@ -24,12 +26,22 @@ TOOL_NAME = "edulink-db audit"
 _RULES_BY_CODE = {rule.code: rule for rule in RULES}
 
 
-def render(report: AuditReport, format: Format | str) -> str:
+@dataclass(frozen=True)
+class ToolInfo:
+    """Where this project is documented, for SARIF's informationUri: the CLI takes it from
+    the installed package's metadata or the CI run's repository. Without a known address
+    the optional field is left out rather than pointing at someone else's project."""
+
+    information_uri: str = ""
+
+
+def render(report: AuditReport, format: Format | str, tool: ToolInfo | None = None) -> str:
+    """`tool` says which version of edulink-db ran and where it is documented (SARIF)."""
     renderers: dict[str, Callable[[AuditReport], str]] = {
         "table": render_table,
         "json": render_json,
         "markdown": render_markdown,
-        "sarif": render_sarif,
+        "sarif": lambda r: render_sarif(r, tool=tool or ToolInfo()),
     }
     if format not in renderers:
         raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
@@ -37,8 +49,11 @@ def render(report: AuditReport, format: Format | str) -> str:
 
 
 def summary(report: AuditReport) -> str:
+    """The one line a CI log shows: counts, the database, and the stack whose plan it was
+    compared with (a dev database audited against prod's plan reports false drift)."""
     counts = ", ".join(f"{report.count(level)} {level.value}" for level in Level)
     where = f" on {report.database}" if report.database else ""
+    where += f" against the plan of stack {report.stack}" if report.stack else ""
     return (
         f"{len(report.findings)} finding(s) ({counts}), "
         f"{len(report.not_evaluated)} not evaluated{where}; {report.queries} catalog queries"
@@ -80,6 +95,7 @@ def render_table(report: AuditReport) -> str:
 
 def render_json(report: AuditReport) -> str:
     payload = {
+        "stack": report.stack,
         "database": report.database,
         "server_version": report.server_version,
         "user": report.user,
@@ -114,11 +130,34 @@ def _not_evaluated(item: NotEvaluated) -> dict[str, str]:
 
 
 def _cell(text: str) -> str:
+    """Prose in a GFM table cell: pipes and backslashes escaped, newlines as <br>."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
+def _code(text: str) -> str:
+    """`text` as one code span in a GFM table cell, whatever backticks it holds: the fence
+    is one backtick longer than its longest run (CommonMark), padded when the text starts or
+    ends with one. Inside a code span only the pipe needs escaping (GFM tables)."""
+    runs = [len(run) for run in re.findall("`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    flat = " ".join(text.splitlines()).replace("|", "\\|")
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def _remediation(text: str) -> str:
+    """A remediation that marks its own code in pairs of single backticks ("or run
+    `pulumi up --refresh`") is Markdown prose; anything else is a statement, shown as one
+    code span. Wrapping the first kind in backticks too closed the span at its first
+    backtick and mangled the cell."""
+    runs = re.findall("`+", text)
+    prose = bool(runs) and len(runs) % 2 == 0 and all(run == "`" for run in runs)
+    return _cell(text) if prose else _code(text)
+
+
 def render_markdown(report: AuditReport) -> str:
-    title = f"## Audit of `{report.database}`" if report.database else "## Audit"
+    title = f"## Audit of {_code(report.database)}" if report.database else "## Audit"
+    title += f" (stack {_code(report.stack)})" if report.stack else ""
     lines = [title, "", f"**{summary(report)}**", ""]
     if report.findings:
         lines += [
@@ -126,8 +165,14 @@ def render_markdown(report: AuditReport) -> str:
             "|---|---|---|---|---|",
         ]
         for f in report.findings:
-            cells = (f.level.value, f.code, f"`{f.object}`", f.message, f"`{f.remediation}`")
-            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            cells = (
+                _cell(f.level.value),
+                _cell(f.code),
+                _code(f.object),
+                _cell(f.message),
+                _remediation(f.remediation),
+            )
+            lines.append("| " + " | ".join(cells) + " |")
     else:
         lines.append("No findings.")
     if report.not_evaluated:
@@ -141,14 +186,16 @@ def render_markdown(report: AuditReport) -> str:
             "|---|---|---|",
         ]
         for n in report.not_evaluated:
-            lines.append(f"| {_cell(n.code)} | `{_cell(n.object)}` | {_cell(n.reason)} |")
+            lines.append(f"| {_cell(n.code)} | {_code(n.object)} | {_cell(n.reason)} |")
     return "\n".join(lines) + "\n"
 
 
 # -- sarif ----------------------------------------------------------------------------------
 
 
-def render_sarif(report: AuditReport, rules: Sequence[Rule] = RULES) -> str:
+def render_sarif(
+    report: AuditReport, rules: Sequence[Rule] = RULES, tool: ToolInfo | None = None
+) -> str:
     """SARIF 2.1.0: one run, every rule as a reportingDescriptor, findings as results with a
     logical location (the database object), and "not evaluated" as tool execution
     notifications, so a SARIF consumer does not read them as passes."""
@@ -193,13 +240,7 @@ def render_sarif(report: AuditReport, rules: Sequence[Rule] = RULES) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": TOOL_NAME,
-                        "informationUri": "https://github.com/supabase/splinter",
-                        "rules": [_descriptor(rule) for rule in rules],
-                    }
-                },
+                "tool": {"driver": _driver(tool or ToolInfo(), rules)},
                 "invocations": [
                     {
                         "executionSuccessful": not report.not_evaluated,
@@ -207,6 +248,7 @@ def render_sarif(report: AuditReport, rules: Sequence[Rule] = RULES) -> str:
                     }
                 ],
                 "properties": {
+                    "stack": report.stack,
                     "database": report.database,
                     "serverVersion": report.server_version,
                     "queries": report.queries,
@@ -216,6 +258,16 @@ def render_sarif(report: AuditReport, rules: Sequence[Rule] = RULES) -> str:
         ],
     }
     return json.dumps(log, indent=2, sort_keys=True) + "\n"
+
+
+def _driver(tool: ToolInfo, rules: Sequence[Rule]) -> dict[str, Any]:
+    driver: dict[str, Any] = {
+        "name": TOOL_NAME,
+        "rules": [_descriptor(rule) for rule in rules],
+    }
+    if tool.information_uri:
+        driver["informationUri"] = tool.information_uri
+    return driver
 
 
 def _descriptor(rule: Rule) -> dict[str, Any]:

@@ -16,6 +16,7 @@ class AuditReport:
     server_version: str = ""
     user: str = ""
     rules: list[str] = field(default_factory=list)  # codes of the rules that ran
+    stack: str = ""  # whose plan the database was compared with
 
     def count(self, level: Level) -> int:
         return sum(1 for f in self.findings if f.level == level)

@@ -29,9 +29,11 @@ class AuditError(UserError):
     connection string is malformed. The message never contains the password."""
 
 
-def run_audit(conninfo: str, plan: AccessPlan, shapes: Mapping[str, SchemaShape]) -> AuditReport:
-    """Audit the database at `conninfo` against `plan`; `shapes` are the tables each
-    service's migrations create, by service name (LoadedCatalogue.shapes)."""
+def run_audit(
+    conninfo: str, plan: AccessPlan, shapes: Mapping[str, SchemaShape], stack: str = ""
+) -> AuditReport:
+    """Audit the database at `conninfo` against `plan` (of `stack`); `shapes` are the tables
+    each service's migrations create, by service name (LoadedCatalogue.shapes)."""
     secret = _password(conninfo)
     try:
         with open_session(conninfo) as session:
@@ -42,11 +44,11 @@ def run_audit(conninfo: str, plan: AccessPlan, shapes: Mapping[str, SchemaShape]
             )
     except psycopg.Error as error:
         raise AuditError(f"cannot audit the database: {_scrub(error, secret)}") from None
-    return audit_state(state, plan, shapes)
+    return audit_state(state, plan, shapes, stack)
 
 
 def audit_state(
-    state: DatabaseState, plan: AccessPlan, shapes: Mapping[str, SchemaShape]
+    state: DatabaseState, plan: AccessPlan, shapes: Mapping[str, SchemaShape], stack: str = ""
 ) -> AuditReport:
     """Evaluate every rule on a state already read (the pure half of run_audit)."""
     findings, not_evaluated = evaluate(AuditContext(plan, shapes, state))
@@ -58,6 +60,7 @@ def audit_state(
         server_version=state.session.server_version,
         user=state.session.current_user,
         rules=[rule.code for rule in RULES],
+        stack=stack,
     )
 
 

@@ -1,49 +1,72 @@
-"""`edulink-db validate | matrix | audit | django-settings`.
+"""`edulink-db validate | matrix | audit | django-settings | migrate-data`.
 
-Exit codes: 0 success / clean, 1 problems found (invalid input, audit findings at or above
---fail-on), 2 the command could not run (unreachable database, bad arguments, git failure).
+The shell only: it parses options, calls the core and prints. Exit codes, the same for
+every command, are listed in `edulink_db.cli.console`: 0 success, 1 findings, 2 could not
+run.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
-from edulink_db.audit.render import render
+from edulink_db.audit.render import ToolInfo, render
 from edulink_db.audit.run import exceeds, run_audit
-from edulink_db.catalogue.load import load_catalogue
+from edulink_db.catalogue.deep import check_on_server
+from edulink_db.catalogue.expressions import unsettled_expressions
+from edulink_db.catalogue.load import LoadedCatalogue, load_catalogue
 from edulink_db.cli import migrate_data
+from edulink_db.cli.console import (
+    EXIT_CANNOT_RUN,
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    plain,
+    print_issues,
+    stderr,
+    stdout,
+)
 from edulink_db.datamove.mapping import check_mappings
 from edulink_db.endpoints import django_database, endpoints
+from edulink_db.environment.load import missing_secrets
 from edulink_db.errors import Issue, UserError, ValidationFailed
 from edulink_db.finding import Level
 from edulink_db.matrix.entries import build_entries, diff_entries
 from edulink_db.matrix.render import (
+    grid_fits,
+    render_blocks,
     render_diff_json,
     render_diff_markdown,
+    render_diff_text,
     render_json,
     render_markdown,
     render_table,
 )
 from edulink_db.project import Project, load_project
 from edulink_db.revision import checkout_inputs
-from edulink_db.stackfile import known_stacks, read_stack_config
+from edulink_db.stackfile import choose_stack, known_stacks, load_stack_file
+from edulink_db.yamlsource import format_path
+
+COMMANDS = ("validate", "matrix", "audit", "django-settings", "migrate-data")
 
 app = typer.Typer(
     name="edulink-db",
-    help="The Edulink database platform: validate, show the access matrix, audit a database.",
+    help=(
+        "The Edulink database platform as code. validate checks every input; matrix shows "
+        "who may do what; audit compares a live database with the plan; django-settings "
+        "prints a service's DATABASES entry; migrate-data moves a legacy database into its "
+        "schema. Exit codes: 0 success, 1 findings, 2 could not run."
+    ),
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,62 +74,168 @@ RootOption = Annotated[
     Path,
     typer.Option("--root", help="The project folder (catalogue.yaml, migrations/, stack files)."),
 ]
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="The stack whose settings to use.")]
+StackChoice = Annotated[
+    str | None,
+    typer.Option(
+        "--stack",
+        "-s",
+        help="The stack whose plan to use; required when there are several stack files.",
+        show_default=False,
+    ),
+]
 
 
-def user_errors(command: F) -> F:
-    """Turn input problems into a readable list and exit 1; other user errors exit 2."""
+def user_errors(invalid_input: int) -> Callable[[F], F]:
+    """Turn input problems into a readable list and exit `invalid_input` (1 where finding
+    them is the command's job, 2 where they stop it from running); other user errors say
+    what went wrong and exit 2."""
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except ValidationFailed as failed:
-            for issue in failed.issues:
-                err.print(str(issue), markup=False, highlight=False)
-            err.print(f"{len(failed.issues)} problem(s) found", style="bold red")
-            raise typer.Exit(1) from None
-        except UserError as error:
-            err.print(f"error: {error}", markup=False, highlight=False)
-            raise typer.Exit(2) from None
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except ValidationFailed as failed:
+                closing = f"{len(failed.issues)} problem(s) found"
+                if invalid_input == EXIT_CANNOT_RUN:
+                    closing += " in the inputs; the command did not run"
+                print_issues(stderr(), failed.issues, closing)
+                raise typer.Exit(invalid_input) from None
+            except UserError as error:
+                plain(stderr(), f"error: {error}")
+                raise typer.Exit(EXIT_CANNOT_RUN) from None
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
-def _project(root: Path, stack: str, require_secrets: bool = False) -> Project:
-    config, secret = read_stack_config(root, stack)
-    return load_project(root, stack, config, secret, require_secrets=require_secrets)
+def _project(root: Path, stack: str) -> Project:
+    found = load_stack_file(root, stack)
+    return load_project(
+        root, stack, found.config, found.secret, require_secrets=False, positions=found.positions
+    )
+
+
+# -- validate -------------------------------------------------------------------------------
 
 
 @app.command()
-@user_errors
+@user_errors(invalid_input=EXIT_FINDINGS)
 def validate(
     root: RootOption = Path("."),
     stack: Annotated[
         str | None,
-        typer.Option("--stack", "-s", help="Only this stack; default: every stack file."),
+        typer.Option(
+            "--stack", "-s", help="Only this stack; default: every stack file.", show_default=False
+        ),
+    ] = None,
+    require_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--require-secrets",
+            help="A stack's missing admin password is an error, not a warning (for CI).",
+        ),
+    ] = False,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also run the migrations and create every policy expression on a throwaway "
+            "PostgreSQL (--dsn), in a transaction that is rolled back.",
+        ),
+    ] = False,
+    dsn: Annotated[
+        str | None,
+        typer.Option(
+            "--dsn",
+            envvar="EDULINK_DEEP_DSN",
+            help="The throwaway database for --deep (or EDULINK_DEEP_DSN).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Validate catalogue.yaml, the migrations, the legacy mappings and the stack files;
     list every problem."""
+    if deep and not dsn:
+        raise UserError("--deep needs --dsn (or EDULINK_DEEP_DSN): a throwaway PostgreSQL")
     stacks = [stack] if stack else known_stacks(root)
-    issues: list[Issue] = []
-    mapped: list[str] = []
-    try:
-        mapped, issues = check_mappings(root, load_catalogue(root))
-    except ValidationFailed as failed:
-        issues += failed.issues
+    catalogue, mapped, issues = _catalogue_issues(root)
+    warnings: list[Issue] = []
     if not stacks:
         issues.append(Issue("Pulumi.<stack>.yaml", "", f"no stack file in {root}"))
     for name in stacks:
-        try:
-            _project(root, name, require_secrets=True)
-        except ValidationFailed as failed:
-            issues += [i for i in failed.issues if i not in issues]
+        found, missing = _stack_issues(root, name)
+        issues += [i for i in found if i not in issues]
+        warnings += missing
+    if require_secrets:
+        issues, warnings = issues + warnings, []
+    if catalogue is not None and not issues and deep and dsn:
+        assert catalogue.source is not None
+        issues += check_on_server(dsn, catalogue, catalogue.source)
+    _print_warnings(warnings, issues)
     if issues:
         raise ValidationFailed(issues)
+    if catalogue is not None and not deep:
+        _print_unsettled(catalogue)
     mappings = f"legacy mappings {', '.join(mapped)}, " if mapped else ""
-    out.print(f"valid: catalogue.yaml, migrations, {mappings}stacks {', '.join(stacks)}")
+    checked = "; checked by PostgreSQL (--deep)" if deep else ""
+    warned = f" ({len(warnings)} warning(s))" if warnings else ""
+    plain(
+        stdout(),
+        f"valid: catalogue.yaml, migrations, {mappings}stacks {', '.join(stacks)}{checked}{warned}",
+    )
+
+
+def _catalogue_issues(root: Path) -> tuple[LoadedCatalogue | None, list[str], list[Issue]]:
+    try:
+        catalogue = load_catalogue(root)
+    except ValidationFailed as failed:
+        return None, [], list(failed.issues)
+    mapped, issues = check_mappings(root, catalogue)
+    return catalogue, mapped, list(issues)
+
+
+def _stack_issues(root: Path, stack: str) -> tuple[list[Issue], list[Issue]]:
+    """The stack's problems, and its missing secrets apart: a fresh clone has none yet."""
+    try:
+        found = load_stack_file(root, stack)
+    except ValidationFailed as failed:
+        return list(failed.issues), []
+    missing = missing_secrets(stack, found.config, found.positions)
+    try:
+        _project(root, stack)
+    except ValidationFailed as failed:
+        return list(failed.issues), missing
+    return [], missing
+
+
+def _print_warnings(warnings: list[Issue], issues: list[Issue]) -> None:
+    err = stderr()
+    for warning in warnings:
+        otherwise = not any(issue.file == warning.file for issue in issues)
+        rest = "; the rest of the file is valid" if otherwise else ""
+        plain(
+            err,
+            f"warning: {warning}. Expected until the secret is set{rest} "
+            "(--require-secrets makes this an error)",
+        )
+
+
+def _print_unsettled(catalogue: LoadedCatalogue) -> None:
+    """Say which expressions only a server can fully check, and how to have it check them."""
+    source = catalogue.source
+    for written, unsettled in unsettled_expressions(catalogue.services, catalogue.shapes):
+        where = source.issue(written.path, "") if source else None
+        place = f"{where.file}:{where.line}:{where.column}" if where else "catalogue.yaml"
+        plain(
+            stderr(),
+            f"note: {place}: {format_path(written.path)}: not checked without a server: "
+            f"{'; '.join(unsettled)}; `validate --deep --dsn …` has PostgreSQL check it",
+        )
+
+
+# -- matrix ---------------------------------------------------------------------------------
 
 
 class MatrixFormat(StrEnum):
@@ -115,35 +244,57 @@ class MatrixFormat(StrEnum):
     json = "json"
 
 
+class Layout(StrEnum):
+    auto = "auto"
+    grid = "grid"
+    blocks = "blocks"
+
+
 @app.command()
-@user_errors
+@user_errors(invalid_input=EXIT_CANNOT_RUN)
 def matrix(
     root: RootOption = Path("."),
-    stack: StackOption = "prod",
+    stack: StackChoice = None,
     format: Annotated[MatrixFormat, typer.Option("--format", "-f")] = MatrixFormat.table,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="table format: one grid (services by schemas), one block per service, or "
+            "the grid only when the terminal is wide enough to show every name whole.",
+        ),
+    ] = Layout.auto,
     against: Annotated[
-        str | None, typer.Option("--against", help="Show what changes against this git revision.")
+        str | None,
+        typer.Option("--against", help="Show what changes against this git revision."),
     ] = None,
 ) -> None:
     """The access matrix from the plan, without a database; with --against, its diff."""
+    stack = choose_stack(root, stack)
     entries = build_entries(_project(root, stack).plan)
+    out = stdout()
     if against is not None:
         with checkout_inputs(root, against) as old_root:
             before = build_entries(_project(old_root, stack).plan)
         diff = diff_entries(before, entries)
-        text = (
-            render_diff_json(diff, against)
-            if format is MatrixFormat.json
-            else render_diff_markdown(diff, against)
-        )
-        out.print(text, markup=False, highlight=False, end="")
+        renderers = {
+            MatrixFormat.json: lambda: render_diff_json(diff, against, stack),
+            MatrixFormat.markdown: lambda: render_diff_markdown(diff, against, stack),
+            MatrixFormat.table: lambda: render_diff_text(diff, against, stack, out.width),
+        }
+        plain(out, renderers[format](), end="")
         return
-    if format is MatrixFormat.table:
-        out.print(render_table(entries))
+    if format is MatrixFormat.json:
+        plain(out, render_json(entries), end="")
     elif format is MatrixFormat.markdown:
-        out.print(render_markdown(entries), markup=False, highlight=False, end="")
+        plain(out, render_markdown(entries, stack), end="")
+    elif layout is Layout.grid or (layout is Layout.auto and grid_fits(entries, stack, out.width)):
+        out.print(render_table(entries, stack))
     else:
-        out.print(render_json(entries), markup=False, highlight=False, end="")
+        plain(out, render_blocks(entries, stack, out.width), end="")
+
+
+# -- audit ----------------------------------------------------------------------------------
 
 
 class AuditFormat(StrEnum):
@@ -154,7 +305,7 @@ class AuditFormat(StrEnum):
 
 
 @app.command()
-@user_errors
+@user_errors(invalid_input=EXIT_CANNOT_RUN)
 def audit(
     dsn: Annotated[
         str,
@@ -166,7 +317,7 @@ def audit(
         ),
     ],
     root: RootOption = Path("."),
-    stack: StackOption = "prod",
+    stack: StackChoice = None,
     format: Annotated[AuditFormat, typer.Option("--format", "-f")] = AuditFormat.table,
     fail_on: Annotated[
         Level, typer.Option("--fail-on", help="Exit 1 at or above this level.")
@@ -178,12 +329,30 @@ def audit(
         ),
     ] = False,
 ) -> None:
-    """Audit a live database against the plan, read-only; exit 1 on findings, 2 if it cannot run."""
+    """Audit a live database against a stack's plan, read-only; exit 1 on findings, 2 if it
+    cannot run."""
+    stack = choose_stack(root, stack)
     project = _project(root, stack)
-    report = run_audit(dsn, project.plan, project.catalogue.shapes)
-    out.print(render(report, format.value), markup=False, highlight=False, end="")
+    report = run_audit(dsn, project.plan, project.catalogue.shapes, stack)
+    plain(stdout(), render(report, format.value, _tool_info()), end="")
     if exceeds(report, fail_on, fail_on_unknown=not allow_not_evaluated):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _tool_info() -> ToolInfo:
+    """Where this project is documented: the package's own URL when it declares one, else
+    the repository of the CI run (GitHub Actions); nothing when neither is known."""
+    try:
+        urls = metadata.metadata("edulink-db").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        urls = []
+    if urls:
+        return ToolInfo(urls[0].split(",", 1)[-1].strip())
+    server, repository = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    return ToolInfo(f"{server}/{repository}" if server and repository else "")
+
+
+# -- django-settings ------------------------------------------------------------------------
 
 
 class Pooler(StrEnum):
@@ -193,10 +362,10 @@ class Pooler(StrEnum):
 
 
 @app.command("django-settings")
-@user_errors
+@user_errors(invalid_input=EXIT_CANNOT_RUN)
 def django_settings(
     service: Annotated[str, typer.Option("--service", help="The service whose entry to print.")],
-    stack: StackOption,
+    stack: Annotated[str, typer.Option("--stack", "-s", help="The stack whose settings to use.")],
     root: RootOption = Path("."),
     pooler: Annotated[Pooler, typer.Option("--pooler")] = Pooler.transaction,
 ) -> None:
@@ -209,7 +378,7 @@ def django_settings(
     variable = f"{service.upper()}_DB_PASSWORD"
     endpoint = endpoints(project.environment.settings, plan.login.name)[pooler.value]
     entry = django_database(endpoint, "\0", project.plan.database, plan.schema.name)
-    out.print(_python_entry(entry, variable), markup=False, highlight=False)
+    plain(stdout(), _python_entry(entry, variable))
 
 
 def _python_entry(entry: dict[str, Any], variable: str) -> str:
@@ -226,7 +395,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive only
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,10 +27,11 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from edulink_db.cli.console import print_issues
 from edulink_db.datamove.progress import NoProgress, TableResult
 from edulink_db.datamove.progress import Progress as ProgressSink
 from edulink_db.datamove.render import render_plan, render_result, render_summary
-from edulink_db.datamove.run import MoveRequest, migrate_service
+from edulink_db.datamove.run import MoveReport, MoveRequest, migrate_service
 from edulink_db.errors import UserError, ValidationFailed
 
 SOURCE_ENV = "EDULINK_LEGACY_DSN"
@@ -171,11 +172,10 @@ def migrate_data(
             sink: ProgressSink = NoProgress() if dry_run else _Lines(out)
             report = migrate_service(request, sink)
     except ValidationFailed as failed:
-        for issue in failed.issues:
-            err.print(str(issue), markup=False, highlight=False)
-        err.print(
+        print_issues(
+            err,
+            failed.issues,
             f"{len(failed.issues)} problem(s) found by the pre-flight; nothing was written",
-            style="bold red",
         )
         raise typer.Exit(1) from None
     except UserError as error:
@@ -188,19 +188,25 @@ def migrate_data(
         )
         raise typer.Exit(130) from None
     if dry_run:
-        out.print(render_plan(report), markup=False, highlight=False)
-        for issue in report.issues:
-            err.print(str(issue), markup=False, highlight=False)
-        if report.issues:
-            err.print(
-                f"{len(report.issues)} problem(s) found by the pre-flight; dry run, nothing "
-                "was written",
-                style="bold red",
-            )
-            raise typer.Exit(1)
-        out.print("pre-flight: no problem found; dry run, nothing was written")
+        _report_dry_run(report, out, err)
         return
     out.print(render_summary(report), markup=False, highlight=False)
+
+
+def _report_dry_run(report: MoveReport, out: Console, err: Console) -> None:
+    """The plan once the pre-flight passed; before that, only what stops it. Pointed at the
+    wrong database, the pre-flight fails on every table, and a plan of 60 lines in front of
+    the errors would bury them."""
+    if report.issues:
+        print_issues(
+            err,
+            report.issues,
+            f"{len(report.issues)} problem(s) found by the pre-flight; dry run, nothing was "
+            "written (the plan is shown once the pre-flight passes)",
+        )
+        raise typer.Exit(1)
+    out.print(render_plan(report), markup=False, highlight=False)
+    out.print("pre-flight: no problem found; dry run, nothing was written", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
