@@ -1,7 +1,11 @@
-"""Shared fixtures: real PostgreSQL servers (15 and 16) emulating Supabase."""
+"""Shared fixtures: real PostgreSQL servers emulating Supabase, one per major under test (15
+and 17 by default, the majors Supabase hosts; `EDULINK_PG_VERSIONS=15,16,17` adds pgserver's
+16). Also what the session reports at the end, merged from pytest-xdist's workers under `-n`."""
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,19 +87,46 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         scan(f"{report.nodeid} (failure)", report.longreprtext)
 
 
+_WORKER_SECRETS: set[str] = set()
+"""Under xdist: digests of the secrets the workers registered (the controller's own are in
+KNOWN_SECRETS); digests, so no secret crosses a process boundary."""
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the controller what it found
+        workeroutput["edulink_probe_counts"] = {v: dict(c) for v, c in PROBE_COUNTS.items()}
+        workeroutput["edulink_leaks"] = list(LEAKS)
+        workeroutput["edulink_secrets"] = sorted(_digest(s) for s in KNOWN_SECRETS)
     if LEAKS and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist's controller: take over a finished worker's probe counts, leaks and secrets, so
+    the summary and the exit status are those of the whole run. Leaks are found by the worker
+    that knew the secret; the controller only fails the session for them."""
+    output = getattr(node, "workeroutput", {})
+    for version, counts in output.get("edulink_probe_counts", {}).items():
+        PROBE_COUNTS[version] = Counter(counts)
+    LEAKS.extend(output.get("edulink_leaks", []))
+    _WORKER_SECRETS.update(output.get("edulink_secrets", []))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if LEAKS:
         terminalreporter.section("secrets found in test output", red=True)
-        for leak in LEAKS:
+        for leak in dict.fromkeys(LEAKS):  # under xdist, worker and controller both scan
             terminalreporter.write_line(leak)
     else:
+        secrets = {_digest(s) for s in KNOWN_SECRETS} | _WORKER_SECRETS
         terminalreporter.write_line(
-            f"secret scan: {len(KNOWN_SECRETS)} secrets, none in any test's output"
+            f"secret scan: {len(secrets)} secrets, none in any test's output"
         )
     if not PROBE_COUNTS:
         return

@@ -2,6 +2,11 @@
 
 The owner's own privileges are never drift (PostgreSQL gives them implicitly), and grants to
 PUBLIC or the Data API roles are left to the security lint SL06.
+
+Privileges are compared by the names `aclexplode` gives, whatever the major: PostgreSQL 17
+adds MAINTAIN (ACL letter `m`) on tables, views and materialized views. An owner holds it
+implicitly there (its default ACL reads `arwdDxtm`), which is skipped with the rest of the
+owner's privileges; MAINTAIN held by any other role is extra, since the plan never grants it.
 """
 
 from __future__ import annotations

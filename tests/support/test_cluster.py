@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,6 +18,7 @@ from tests.support.cluster import (
     VERSIONS_ENV,
     Cluster,
     ClusterError,
+    cluster_base_dir,
     start_cluster,
     versions_to_test,
 )
@@ -29,12 +29,14 @@ VERSIONS = versions_to_test()
 
 
 @pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"pg{v}")
-def local_cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    """A cluster started here, even if EDULINK_TEST_DSN is set: this module tests start_cluster."""
+def local_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """A cluster started here, even if EDULINK_TEST_DSN is set: this module tests start_cluster.
+
+    Not under pytest's basetemp, which another pytest run on the machine makes 0700 again,
+    locking the server's OS user out of its own data directory.
+    """
     major: int = request.param
-    with start_cluster(major, tmp_path_factory.mktemp(f"pg{major}")) as started:
+    with cluster_base_dir(major) as base, start_cluster(major, base) as started:
         yield started
 
 
@@ -183,22 +185,25 @@ def test_from_dsn_attaches_without_owning_the_server(local_cluster: Cluster) -> 
 
 
 @pytest.mark.parametrize("major", VERSIONS, ids=lambda v: f"pg{v}")
-def test_stop_shuts_down_and_removes_the_data_dir(major: int, tmp_path: Path) -> None:
-    with start_cluster(major, tmp_path) as started:
-        data_dir = started.data_dir
-        assert data_dir is not None and (data_dir / "PG_VERSION").is_file()
-        dsn = started.admin_dsn("postgres")
-        with psycopg.connect(dsn) as conn:
-            conn.execute("select 1")
-    assert not data_dir.exists()
-    with pytest.raises(psycopg.OperationalError):
-        psycopg.connect(dsn, connect_timeout=3).close()
-    assert list(tmp_path.iterdir()) == []
+def test_stop_shuts_down_and_removes_the_data_dir(major: int) -> None:
+    with cluster_base_dir(major) as base:
+        with start_cluster(major, base) as started:
+            data_dir = started.data_dir
+            assert data_dir is not None and (data_dir / "PG_VERSION").is_file()
+            dsn = started.admin_dsn("postgres")
+            with psycopg.connect(dsn) as conn:
+                conn.execute("select 1")
+        assert not data_dir.exists()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(dsn, connect_timeout=3).close()
+        assert list(base.iterdir()) == []
 
 
 def test_versions_to_test_reads_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(VERSIONS_ENV, raising=False)
-    assert versions_to_test() == [15, 16]
+    assert versions_to_test() == [15, 17]  # the majors Supabase hosts
+    monkeypatch.setenv(VERSIONS_ENV, "15,16,17")
+    assert versions_to_test() == [15, 16, 17]
     monkeypatch.setenv(VERSIONS_ENV, " 16, 15,16 ")
     assert versions_to_test() == [16, 15]
     monkeypatch.setenv(VERSIONS_ENV, "15,sixteen")
@@ -209,3 +214,28 @@ def test_versions_to_test_reads_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_admin_password_constant_is_what_the_server_accepts(local_cluster: Cluster) -> None:
     with psycopg.connect(local_cluster.dsn("postgres", ADMIN_PASSWORD, "postgres")) as conn:
         assert conn.execute("select current_user").fetchone() == ("postgres",)
+
+
+def test_tls_where_the_build_supports_it(local_cluster: Cluster, database: str) -> None:
+    """Debian's 15 and npm's 17 serve TLS only, with the certificate made at start-up, and
+    every DSN of the cluster asks for it; pgserver's 16 has no SSL and stays plain."""
+    dsn = local_cluster.admin_dsn(database)
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "select current_setting('ssl'), ssl from pg_stat_ssl where pid = pg_backend_pid()"
+        ).fetchone()
+    if local_cluster.major == 16:
+        assert (local_cluster.tls, local_cluster.sslmode, row) == (False, "disable", ("off", False))
+        assert local_cluster.certificate is None
+        with pytest.raises(psycopg.OperationalError, match="server does not support SSL"):
+            psycopg.connect(dsn + " sslmode=require").close()
+        return
+    assert (local_cluster.tls, local_cluster.sslmode, row) == (True, "require", ("on", True))
+    with pytest.raises(psycopg.OperationalError, match=r"no pg_hba.conf entry .* no encryption"):
+        psycopg.connect(dsn + " sslmode=disable").close()
+    # The certificate is its own CA and names 127.0.0.1: the strictest sslmode holds too.
+    verified = f"{dsn} sslmode=verify-full sslrootcert={local_cluster.certificate}"
+    with psycopg.connect(verified) as conn:
+        assert conn.execute("select current_user").fetchone() == ("postgres",)
+    with pytest.raises(psycopg.OperationalError, match=r"server certificate .* does not match"):
+        psycopg.connect(f"{verified} host=db.example.invalid hostaddr=127.0.0.1").close()

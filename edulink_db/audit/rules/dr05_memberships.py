@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
 from edulink_db.audit.names import ident, role_object
+from edulink_db.audit.predefined_roles import predefined_reach
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 from edulink_db.introspect.state import LiveMembership
@@ -19,8 +20,10 @@ class Memberships(Rule):
 
     Why: a member of a group role holds every privilege of that service — its whole schema,
     whatever RLS says for other services — so one extra member breaks the isolation the
-    platform exists for. A service role that is a member of another role (say
-    `pg_read_all_data`) reaches beyond its schema. A missing membership stops the service
+    platform exists for. A service role that is a member of another role reaches beyond its
+    schema, past every ACL: a predefined role such as `pg_read_all_data`, or on PostgreSQL
+    17 `pg_maintain` (VACUUM, ANALYZE, CLUSTER, REINDEX and LOCK on every table), is named
+    with what it gives. A missing membership stops the service
     acting as its group. On PostgreSQL 16+ a membership also needs its INHERIT and SET
     options, and a login role must not hold ADMIN OPTION on its group (it could grant it on).
 
@@ -65,10 +68,11 @@ class Memberships(Rule):
                     f"REVOKE {ident(group)} FROM {ident(member)}",
                 )
             elif member in ctx.planned_roles:
+                reach = predefined_reach(group)
                 yield self.finding(
                     role_object(member),
                     f"is a member of {group}, which the plan does not allow: it gains every "
-                    f"privilege of {group}",
+                    f"privilege of {group}" + (f": {reach}" if reach else ""),
                     f"REVOKE {ident(group)} FROM {ident(member)}",
                 )
         for (group, member), wanted in sorted(planned.items()):

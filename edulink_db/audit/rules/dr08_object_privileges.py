@@ -31,7 +31,9 @@ class ObjectPrivileges(Rule):
     exactly the columns it declared it reads (and REFERENCES where its foreign keys point),
     so a table holding a secret (`auth_schema.users.password_hash`) is never readable as a
     whole. One manual `GRANT SELECT ON auth_schema.users TO ...` undoes that; a missing
-    grant breaks the reading service. The owner's own privileges are not drift; grants to
+    grant breaks the reading service. On PostgreSQL 17 a `GRANT MAINTAIN` is reported too:
+    it lets another service VACUUM, CLUSTER, REINDEX and LOCK the table, in any mode, which
+    blocks its owner. The owner's own privileges are not drift; grants to
     PUBLIC and the Data API roles are reported by SL06.
 
     **Anti-pattern**: `GRANT SELECT (password_hash) ON auth_schema.users TO
