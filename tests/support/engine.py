@@ -96,11 +96,12 @@ class Engine:
         self.log = Replay()
 
     def kept(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Outputs the program reads back (random results), by type and name."""
+        """Outputs the program reads back (random results, the dev database's password), by
+        type and name: what the mocks resolved on the first run, kept as the engine keeps it."""
         return {
             (s.type, s.urn.rsplit("::", 1)[1]): s.outputs
             for s in self.checkpoint.values()
-            if s.type.startswith("random:")
+            if s.type.startswith(SKIPPED_PREFIXES)
         }
 
     # -- up -------------------------------------------------------------------------------
