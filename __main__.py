@@ -40,7 +40,12 @@ def main() -> None:
     )
     platform = DatabasePlatform(
         "edulink-db",
-        DatabasePlatformArgs(plan=project.plan, settings=settings, admin_password=admin_password),
+        DatabasePlatformArgs(
+            plan=project.plan,
+            settings=settings,
+            admin_password=admin_password,
+            project_root=ROOT,
+        ),
     )
     for service, outputs in platform.outputs.items():
         pulumi.export(service, outputs)

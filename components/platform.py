@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_postgresql as postgresql
 import pulumi_random as random
 
+from components.embedded_database import EmbeddedDatabase
 from components.local_database import LocalSupabaseDatabase
 from components.service_database import ServiceDatabase, ServiceDatabaseArgs, SharedResources
 from edulink_db.endpoints import Endpoint, connection_url, django_database, endpoints
@@ -23,6 +25,8 @@ class DatabasePlatformArgs:
     settings: StackSettings
     # None when the stack starts its own database: the password is then generated.
     admin_password: pulumi.Input[str] | None
+    # Where an embedded database keeps its folder (relative folders are under it).
+    project_root: Path = Path()
 
 
 class DatabasePlatform(pulumi.ComponentResource):
@@ -93,6 +97,16 @@ class DatabasePlatform(pulumi.ComponentResource):
             assert args.admin_password is not None
             target = settings.target
             return args.admin_password, target.host, target.port, target.sslmode, []
+        if settings.embedded_database is not None:
+            spec = settings.embedded_database
+            embedded = EmbeddedDatabase(
+                f"{name}-embedded-database",
+                folder=str((args.project_root / spec.folder).resolve()),
+                port=spec.port,
+                major=spec.major,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            return embedded.password, "127.0.0.1", spec.port, "disable", [embedded]
         assert settings.local_database is not None
         generated = random.RandomPassword(
             f"{name}-local-admin-password",

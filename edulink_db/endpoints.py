@@ -29,8 +29,9 @@ def endpoints(settings: StackSettings, login_role: str) -> dict[str, Endpoint]:
             settings.target.host, settings.target.port, login_role, settings.target.sslmode
         )
     else:
-        assert settings.local_database is not None
-        direct = Endpoint("localhost", settings.local_database.port, login_role, "disable")
+        local = settings.embedded_database or settings.local_database
+        assert local is not None
+        direct = Endpoint("localhost", local.port, login_role, "disable")
     pooler = settings.pooler
     if pooler is None:
         return {"direct": direct, "session": direct, "transaction": direct}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.support.program import (
     ADMIN_PASSWORD,
+    ROOT,
     Recording,
     Secret,
     recorded,
@@ -54,7 +56,7 @@ def test_components_and_names(stack: str) -> None:
     for resource in recording.resources:
         if resource.type in (ROLE, SCHEMA):  # auto-naming would append a random suffix
             assert "name" in resource.inputs
-        if resource.type.startswith(("postgresql:", "pulumi-python:")):
+        if resource.type.startswith(("postgresql:", "pulumi-python:dynamic/edulink-db:Service")):
             parent = next(r for r in recording.resources if r.urn == resource.parent)
             assert parent.type == "edulink-db:index:ServiceDatabase"
             assert resource.name.startswith(f"{parent.name}-")
@@ -151,6 +153,20 @@ def test_migrations_wait_for_what_their_foreign_keys_need() -> None:
 
 def test_dev_starts_its_own_database_and_waits_for_it() -> None:
     recording = recorded("dev")
+    [database] = recording.of_type("pulumi-python:dynamic/edulink-db:EmbeddedDatabase")
+    assert database.inputs["major"] == 17 and database.inputs["port"] == 54322
+    assert database.inputs["folder"] == str(ROOT / ".edulink" / "dev-database")
+    [provider] = recording.of_type(PROVIDER)
+    assert database.urn in provider.dependencies
+    assert "password" in provider.secret_inputs
+    for stack in ("staging", "prod"):
+        assert not recorded(stack).of_type(database.type)
+
+
+def test_dev_can_start_supabases_image_with_docker_instead() -> None:
+    config = {k: v for k, v in stack_config("dev").items() if k != "edulink-db:embeddedDatabase"}
+    config["edulink-db:localDatabase"] = json.dumps({"port": 54322})
+    recording = run_program("dev", config, [])
     [container] = recording.of_type("docker:index/container:Container")
     assert (
         container.inputs["wait"] is True
@@ -159,8 +175,6 @@ def test_dev_starts_its_own_database_and_waits_for_it() -> None:
     [provider] = recording.of_type(PROVIDER)
     assert container.urn in provider.dependencies
     assert recording.of_type("docker:index/remoteImage:RemoteImage")
-    for stack in ("staging", "prod"):
-        assert not [r for r in recorded(stack).resources if r.type.startswith("docker:")]
 
 
 @pytest.mark.parametrize("stack", STACKS)

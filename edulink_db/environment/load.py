@@ -108,7 +108,8 @@ def missing_secrets(
     while everything else in the file is checked."""
     password_key = f"{NAMESPACE}:{ADMIN_PASSWORD_KEY}"
     # Judged from what was written, so one bad setting does not report a second.
-    needs_password = f"{NAMESPACE}:target" in raw or f"{NAMESPACE}:localDatabase" not in raw
+    local = (f"{NAMESPACE}:localDatabase", f"{NAMESPACE}:embeddedDatabase")
+    needs_password = f"{NAMESPACE}:target" in raw or not any(key in raw for key in local)
     if not needs_password or password_key in raw:
         return []
     locate = _locator(stack, positions or {})

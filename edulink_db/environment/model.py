@@ -39,6 +39,15 @@ class LocalDatabase(_Config):
     container_name: str = Field(default="edulink-db-dev", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 
+class EmbeddedDatabase(_Config):
+    """A PostgreSQL the dev stack starts itself from local binaries (`edulink_db.embedded`):
+    no Docker. Its data stays under the project's work folder until `pulumi destroy`."""
+
+    port: int = Field(default=54322, ge=1, le=65535)
+    major: Literal[15, 16, 17] = 17
+    folder: str = Field(default=".edulink/dev-database", pattern=r"^[A-Za-z0-9_./-]+$")
+
+
 class Pooler(_Config):
     """Supavisor: the same database behind session (5432) and transaction (6543) pooling."""
 
@@ -67,6 +76,7 @@ class LimitsOverride(_Config):
 class StackSettings(_Config):
     target: Target | None = None
     local_database: LocalDatabase | None = None
+    embedded_database: EmbeddedDatabase | None = None
     pooler: Pooler | None = None
     disposable: bool = False
     protected: bool = True
@@ -76,12 +86,15 @@ class StackSettings(_Config):
     @model_validator(mode="after")
     def _consistent(self) -> StackSettings:
         problems = []
-        if (self.target is None) == (self.local_database is None):
-            problems.append("set exactly one of target and localDatabase")
+        targets = (self.target, self.local_database, self.embedded_database)
+        if sum(t is not None for t in targets) != 1:
+            problems.append("set exactly one of target, embeddedDatabase and localDatabase")
         if self.disposable and self.protected:
             problems.append("a stack cannot be both disposable and protected")
         if self.local_database is not None and not self.disposable:
             problems.append("localDatabase is for disposable stacks only")
+        if self.embedded_database is not None and not self.disposable:
+            problems.append("embeddedDatabase is for disposable stacks only")
         if (
             self.protected
             and self.target is not None

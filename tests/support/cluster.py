@@ -32,7 +32,6 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Literal, Self
@@ -41,6 +40,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from edulink_db.emulation import SQL_FILE as EMULATION_SQL
+from edulink_db.emulation import emulation_sections
 from edulink_db.server_binaries import ServerBinariesError, server_bin_dir
 
 __all__ = [
@@ -93,7 +94,7 @@ EMULATION_ROLES: Final = (
 )
 """Roles created by the cluster section of supabase.sql; their presence marks an emulated server."""
 
-SQL_FILE: Final = Path(__file__).with_name("supabase.sql")
+SQL_FILE: Final = EMULATION_SQL
 CERTIFICATE_FILE: Final = "server.crt"
 KEY_FILE: Final = "server.key"
 """The TLS certificate and key, made at start-up in the data directory."""
@@ -153,24 +154,9 @@ def versions_to_test() -> list[int]:
     return versions
 
 
-@cache
 def _emulation_sections() -> dict[str, bytes]:
-    """The `-- section: <name>` parts of supabase.sql, as bytes ready to execute.
-
-    Bytes, because psycopg only accepts literal strings or composed SQL as query text; the file
-    is trusted project content, sent as one multi-statement (implicitly atomic) query.
-    """
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in SQL_FILE.read_text(encoding="utf-8").splitlines():
-        if line.startswith("-- section:"):
-            current = sections.setdefault(line.split(":", 1)[1].strip(), [])
-        elif current is not None:
-            current.append(line)
-    missing = {"cluster", "database"} - sections.keys()
-    if missing:
-        raise ClusterError(f"{SQL_FILE}: missing section(s) {sorted(missing)}")
-    return {name: "\n".join(lines).encode() for name, lines in sections.items()}
+    """The sections of edulink_db/emulation/supabase.sql (shared with the dev database)."""
+    return emulation_sections()
 
 
 def _connect(conninfo: str) -> psycopg.Connection[tuple[object, ...]]:

@@ -96,11 +96,12 @@ class Engine:
         self.log = Replay()
 
     def kept(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """Outputs the program reads back (random results), by type and name."""
+        """Outputs the program reads back (random results, the dev database's password), by
+        type and name: what the mocks resolved on the first run, kept as the engine keeps it."""
         return {
             (s.type, s.urn.rsplit("::", 1)[1]): s.outputs
             for s in self.checkpoint.values()
-            if s.type.startswith("random:")
+            if s.type.startswith(SKIPPED_PREFIXES)
         }
 
     # -- up -------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ class Engine:
 
     def _diff(self, host: ProviderHost, registration: Registration) -> _Step:
         old = self.checkpoint.get(registration.urn)
-        if registration.type.startswith(DYNAMIC):
+        if _hosted(registration.type):
             news = registered_inputs(registration, self.connection)
             checked = host.check(registration.urn, old.inputs if old else {}, news)
             if old is None:
@@ -173,7 +174,7 @@ class Engine:
         registration = step.registration
         assert registration is not None
         id_, outputs = f"{registration.name}-id", {**step.news, **registration.outputs}
-        if registration.type.startswith(DYNAMIC):
+        if _hosted(registration.type):
             id_, outputs = host.create(registration.urn, step.news)
         elif not registration.type.startswith(SKIPPED_PREFIXES):
             apply_sql(_with_inputs(registration, step.news), self.admin_dsn, self.log)
@@ -183,7 +184,7 @@ class Engine:
         registration, old = step.registration, step.old
         assert registration is not None and old is not None
         outputs = dict(step.news)
-        if registration.type.startswith(DYNAMIC):
+        if _hosted(registration.type):
             outputs = host.update(registration.urn, old.id, old.inputs, old.outputs, step.news)
         elif registration.type in _PRIVILEGE_RESOURCES:
             apply_sql(_with_inputs(registration, step.news), self.admin_dsn, self.log)
@@ -213,7 +214,7 @@ class Engine:
 
     def _delete(self, host: ProviderHost, state: ResourceState) -> None:
         if not state.retain_on_delete:
-            if state.type.startswith(DYNAMIC):
+            if _hosted(state.type):
                 host.delete(state.urn, state.id, state.inputs, state.outputs)
             elif state.type in _DELETES:
                 with psycopg.connect(self.admin_dsn) as conn:
@@ -225,7 +226,7 @@ class Engine:
         ops: list[Op] = []
         with ProviderHost() as host:
             for state in list(self.checkpoint.values()):
-                if not state.type.startswith(DYNAMIC):
+                if not _hosted(state.type):
                     continue
                 _, outputs = host.read(state.urn, state.id, state.inputs, state.outputs)
                 if outputs != state.outputs:
@@ -242,6 +243,11 @@ class Engine:
             for state in states:
                 self._delete(host, state)
         return [("delete", s.urn) for s in states]
+
+
+def _hosted(type_: str) -> bool:
+    """A dynamic resource the provider host runs (the dev database is the test cluster's)."""
+    return type_.startswith(DYNAMIC) and not type_.startswith(SKIPPED_PREFIXES)
 
 
 def engine_inputs(registration: Registration) -> dict[str, Any]:

@@ -8,7 +8,7 @@ behind a savepoint, and everything is rolled back.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,15 +153,19 @@ def _catalog_check(
 
 
 def probe_matrix(
-    cluster: Cluster, database: str, recording: Recording, project: Project
+    cluster: Cluster, database: str, logins: Recording | Mapping[str, str], project: Project
 ) -> ProbeReport:
-    """Every cell of the plan's matrix, probed as each service's login role."""
+    """Every cell of the plan's matrix, probed as each service's login role; `logins` gives
+    the passwords: a recording's, or a deployed stack's outputs (service -> password)."""
     cells = build_matrix(project.plan, project.catalogue.shapes)
     with psycopg.connect(cluster.superuser_dsn(database)) as conn:
         columns = column_info(conn, [s.schema.name for s in project.plan.services])
     report = ProbeReport()
     for service in project.plan.services:
-        password = str(recording.by_name(f"{service.name}-login-role").inputs["password"])
+        if isinstance(logins, Recording):
+            password = str(logins.by_name(f"{service.name}-login-role").inputs["password"])
+        else:
+            password = logins[service.name]
         dsn = cluster.dsn(service.login.name, password, database)
         mine = [c for c in cells if c.service == service.name]
         probe_service(dsn, service.schema.name, mine, columns, report)

@@ -78,6 +78,9 @@ class _Mocks(mocks.Mocks):
         state = dict(args.inputs)
         if (args.typ, args.name) in self.kept:
             return f"{args.name}-id", {**state, **self.kept[(args.typ, args.name)]}
+        if args.typ == "pulumi-python:dynamic/edulink-db:EmbeddedDatabase":
+            state["password"] = secrets.token_urlsafe(24)
+            register_secret(state["password"])
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = secrets.token_urlsafe(30)[: int(args.inputs.get("length", 32))]
             register_secret(state["result"])

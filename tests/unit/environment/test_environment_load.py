@@ -51,8 +51,8 @@ def test_real_stacks_load(stack: str) -> None:
     if stack == "dev":
         assert settings.disposable and not settings.protected
         assert settings.target is None
-        assert settings.local_database is not None
-        assert settings.local_database.container_name == "edulink-db-dev"
+        assert settings.embedded_database is not None
+        assert (settings.embedded_database.major, settings.embedded_database.port) == (17, 54322)
     else:
         assert settings.protected and not settings.disposable
         assert settings.target is not None
@@ -101,20 +101,20 @@ def test_admin_password_on_a_local_database_stack_must_be_secret_too() -> None:
         "Pulumi.dev.yaml: edulink-db:adminPassword: "
         "must be a secret: set it with `pulumi config set --secret`",
     ]
-    assert load_environment("dev", raw, SECRET, SERVICES).settings.local_database is not None
+    assert load_environment("dev", raw, SECRET, SERVICES).settings.embedded_database is not None
 
 
 def test_unknown_key() -> None:
     assert issues("staging", staging(colour="blue")) == [
         "Pulumi.staging.yaml: edulink-db:colour: unknown setting; known: target, localDatabase, "
-        "pooler, disposable, protected, limits, serviceLimits, adminPassword",
+        "embeddedDatabase, pooler, disposable, protected, limits, serviceLimits, adminPassword",
     ]
 
 
 def test_snake_case_key_is_unknown() -> None:
     assert issues("staging", staging(service_limits={})) == [
         "Pulumi.staging.yaml: edulink-db:service_limits: unknown setting; known: target, "
-        "localDatabase, pooler, disposable, protected, limits, serviceLimits, adminPassword",
+        "localDatabase, embeddedDatabase, pooler, disposable, protected, limits, serviceLimits, adminPassword",
     ]
 
 
@@ -136,7 +136,7 @@ def test_missing_nested_field() -> None:
 def test_both_target_and_local_database() -> None:
     raw = {**stack_config("dev"), "edulink-db:target": json.dumps({"host": "localhost"})}
     assert issues("dev", raw, ()) == [
-        "Pulumi.dev.yaml: edulink-db: set exactly one of target and localDatabase",
+        "Pulumi.dev.yaml: edulink-db: set exactly one of target, embeddedDatabase and localDatabase",
         # a target needs the admin password
         "Pulumi.dev.yaml: edulink-db:adminPassword: missing secret: "
         "run `pulumi config set --secret edulink-db:adminPassword -s dev`",
@@ -145,7 +145,7 @@ def test_both_target_and_local_database() -> None:
 
 def test_neither_target_nor_local_database() -> None:
     assert issues("staging", staging(target=None)) == [
-        "Pulumi.staging.yaml: edulink-db: set exactly one of target and localDatabase",
+        "Pulumi.staging.yaml: edulink-db: set exactly one of target, embeddedDatabase and localDatabase",
     ]
 
 
@@ -178,10 +178,10 @@ def test_unknown_sslmode() -> None:
     ]
 
 
-def test_local_database_on_a_non_disposable_stack() -> None:
+def test_embedded_database_on_a_non_disposable_stack() -> None:
     raw = {**stack_config("dev"), "edulink-db:disposable": "false", PASSWORD: "x"}
     assert issues("dev", raw) == [
-        "Pulumi.dev.yaml: edulink-db: localDatabase is for disposable stacks only",
+        "Pulumi.dev.yaml: edulink-db: embeddedDatabase is for disposable stacks only",
     ]
 
 
@@ -249,7 +249,7 @@ def test_several_setting_problems_are_reported_together() -> None:
         "Pulumi.staging.yaml: edulink-db:adminPassword: missing secret: "
         "run `pulumi config set --secret edulink-db:adminPassword -s staging`",
         "Pulumi.staging.yaml: edulink-db:colour: unknown setting; known: target, localDatabase, "
-        "pooler, disposable, protected, limits, serviceLimits, adminPassword",
+        "embeddedDatabase, pooler, disposable, protected, limits, serviceLimits, adminPassword",
         "Pulumi.staging.yaml: edulink-db:limits.connectionLimit: "
         "Input should be greater than or equal to 1",
         "Pulumi.staging.yaml: edulink-db:limits.statementTimeout: unknown field",
@@ -278,7 +278,7 @@ def test_a_stack_file_problem_has_its_line_and_column(tmp_path: Path) -> None:
         f"Pulumi.staging.yaml:{port}:5: edulink-db:target.port: "
         "Input should be greater than or equal to 1",
         f"Pulumi.staging.yaml:{colour}:3: edulink-db:colour: unknown setting; known: target, "
-        "localDatabase, pooler, disposable, protected, limits, serviceLimits, adminPassword",
+        "localDatabase, embeddedDatabase, pooler, disposable, protected, limits, serviceLimits, adminPassword",
     ]
 
 
