@@ -9,9 +9,9 @@ from typing import Any
 
 import pulumi
 import pulumi_postgresql as postgresql
-import pulumi_random as random
 
 from components.embedded_database import EmbeddedDatabase
+from components.generated_password import GeneratedPassword
 from components.local_database import LocalSupabaseDatabase
 from components.service_database import ServiceDatabase, ServiceDatabaseArgs, SharedResources
 from edulink_db.endpoints import Endpoint, connection_url, django_database, endpoints
@@ -108,11 +108,8 @@ class DatabasePlatform(pulumi.ComponentResource):
             )
             return embedded.password, "127.0.0.1", spec.port, "disable", [embedded]
         assert settings.local_database is not None
-        generated = random.RandomPassword(
-            f"{name}-local-admin-password",
-            length=32,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self),
+        generated = GeneratedPassword(
+            f"{name}-local-admin-password", length=32, opts=pulumi.ResourceOptions(parent=self)
         )
         local = LocalSupabaseDatabase(
             f"{name}-local",

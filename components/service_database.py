@@ -7,8 +7,8 @@ from typing import Any
 
 import pulumi
 import pulumi_postgresql as postgresql
-import pulumi_random as random
 
+from components.generated_password import GeneratedPassword
 from components.migrations import ServiceMigrations
 from components.row_level_security import RowLevelSecurity
 from edulink_db.plan.model import DefaultPrivilegePlan, GrantPlan, RolePlan, ServicePlan
@@ -53,8 +53,8 @@ class ServiceDatabase(pulumi.ComponentResource):
 
         self.group = self._role(plan.group, f"{plan.name}-group-role", None, keep)
         args.shared.group_roles[plan.group.name] = self.group
-        self.password_resource = random.RandomPassword(
-            f"{plan.name}-login-password", length=40, special=False, opts=child
+        self.password_resource = GeneratedPassword(
+            f"{plan.name}-login-password", length=40, opts=child
         )
         self.login = self._role(
             plan.login,

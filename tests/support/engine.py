@@ -19,8 +19,9 @@ Where this differs from the engine (README, "How it is proven"):
   the provider's SQL as read from its source (`tests/support/replay.py`,
   notes/provider-semantics.md); their diff compares inputs, with the provider's ForceNew
   rules; their refresh reads nothing (drift of grants and roles is the audit's job).
-* Random and component resources only live in the checkpoint; the program's random results
-  are handed back from it (`run_program(kept=...)`), as the engine does.
+* Generated passwords, the dev database and components only live in the checkpoint: what
+  the mocks resolved for them is handed back from it (`run_program(kept=...)`), as the
+  engine hands back outputs; their providers run through the host in their own tests.
 * Steps run one at a time in one topological order (`test_replay_order.py` explores the
   others).
 """

@@ -25,6 +25,7 @@ from tests.support.report import register_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "edulink-db"
+PASSWORD_TYPE = "pulumi-python:dynamic/edulink-db:GeneratedPassword"
 ADMIN_PASSWORD = "test-admin-password-Xq9"  # what the tests give as the stack's secret
 register_secret(ADMIN_PASSWORD)
 
@@ -81,7 +82,7 @@ class _Mocks(mocks.Mocks):
         if args.typ == "pulumi-python:dynamic/edulink-db:EmbeddedDatabase":
             state["password"] = secrets.token_urlsafe(24)
             register_secret(state["password"])
-        if args.typ == "random:index/randomPassword:RandomPassword":
+        if args.typ == PASSWORD_TYPE:
             state["result"] = secrets.token_urlsafe(30)[: int(args.inputs.get("length", 32))]
             register_secret(state["result"])
         if args.typ.startswith("docker:"):
