@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from edulink_db.server_binaries import server_bin_dir
 from pulumi.dynamic import (
     CheckResult,
     CreateResult,
@@ -25,6 +24,7 @@ from pulumi.dynamic import (
 )
 
 from edulink_db.embedded import EmbeddedServer
+from edulink_db.server_binaries import server_bin_dir
 
 _REPLACE_ON = ("folder", "port", "major")
 
