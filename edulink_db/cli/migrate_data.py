@@ -202,7 +202,7 @@ def _report_dry_run(report: MoveReport, out: Console, err: Console) -> None:
             err,
             report.issues,
             f"{len(report.issues)} problem(s) found by the pre-flight; dry run, nothing was "
-            "written (the plan is shown once the pre-flight passes)",
+            "written",
         )
         raise typer.Exit(1)
     out.print(render_plan(report), markup=False, highlight=False)

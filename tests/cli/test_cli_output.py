@@ -269,6 +269,5 @@ def test_a_failed_dry_run_prints_the_problems_not_the_plan(
     assert "plan line" not in stdout + stderr
     assert stderr.splitlines() == [
         "legacy/auth.yaml:22:3: tables.users.from: the legacy database has no table",
-        "1 problem(s) found by the pre-flight; dry run, nothing was written (the plan is "
-        "shown once the pre-flight passes)",
+        "1 problem(s) found by the pre-flight; dry run, nothing was written",
     ]
