@@ -73,8 +73,14 @@ class ServiceDatabase(pulumi.ComponentResource):
             role=admin.member,
             grant_role=self.group.name,
             # Replacing create-before-delete would revoke the membership just granted
-            # (provider pitfall P8).
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            # (provider pitfall P8). On PostgreSQL 16+ the admin already holds its groups WITH
+            # ADMIN OPTION (granted to a CREATEROLE creator by the bootstrap superuser, a row
+            # this REVOKE/GRANT never touches, and one it may not grant back: 0LP01); the
+            # provider reads the first row, so the option is ignored or every `up` replaced
+            # this resource (found by the real-engine tier on 17).
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=True, ignore_changes=["withAdminOption"]
+            ),
         )
         args.shared.admin_memberships[plan.name] = self.admin_membership
 

@@ -32,9 +32,23 @@ class PulumiFailed(AssertionError):
     def __init__(self, argv: list[str], result: subprocess.CompletedProcess[str]) -> None:
         super().__init__(
             f"pulumi {' '.join(argv)} exited {result.returncode}\n"
-            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+            f"--- errors ---\n{_errors(result.stdout)}\n--- stderr ---\n{result.stderr[-6000:]}"
         )
         self.result = result
+
+
+def _errors(stdout: str) -> str:
+    """The error diagnostics of a JSON event stream (or the text, when it is not one)."""
+    messages = []
+    for line in stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            return stdout[-6000:]
+        diagnostic = event.get("diagnosticEvent") if isinstance(event, dict) else None
+        if diagnostic and diagnostic.get("severity") == "error":
+            messages.append(f"{diagnostic.get('urn', '')}: {diagnostic['message'].strip()}")
+    return "\n".join(messages)[-6000:]
 
 
 @cache
