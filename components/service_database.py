@@ -56,28 +56,32 @@ class ServiceDatabase(pulumi.ComponentResource):
         self.password_resource = GeneratedPassword(
             f"{plan.name}-login-password", length=40, opts=child
         )
+        # The login role joins its group through its own `roles`: the provider's read reports
+        # a role's memberships there, so a GrantRole for it would make every refresh show the
+        # login roles as drifted, and the next update of a role revokes what `roles` omits.
+        [admin] = [m for m in plan.memberships if m.member == args.admin_role]
+        groups = [m.group for m in plan.memberships if m.member == plan.login.name]
         self.login = self._role(
             plan.login,
             f"{plan.name}-login-role",
             self.password_resource.result,
             pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[self.group])),
+            groups,
         )
-        members = {}
-        for membership in plan.memberships:
-            kind = "admin" if membership.member == args.admin_role else "login"
-            members[kind] = postgresql.GrantRole(
-                f"{plan.name}-{kind}-membership",
-                role=membership.member,
-                grant_role=self.group.name,
-                # Replacing create-before-delete would revoke the membership just granted
-                # (provider pitfall P8).
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    delete_before_replace=True,
-                    depends_on=[self.login] if kind == "login" else [],
-                ),
-            )
-        self.admin_membership = members["admin"]
+        self.admin_membership = postgresql.GrantRole(
+            f"{plan.name}-admin-membership",
+            role=admin.member,
+            grant_role=self.group.name,
+            # Replacing create-before-delete would revoke the membership just granted
+            # (provider pitfall P8). On PostgreSQL 16+ the admin already holds its groups WITH
+            # ADMIN OPTION (granted to a CREATEROLE creator by the bootstrap superuser, a row
+            # this REVOKE/GRANT never touches, and one it may not grant back: 0LP01); the
+            # provider reads the first row, so the option is ignored or every `up` replaced
+            # this resource (found by the real-engine tier on 17).
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=True, ignore_changes=["withAdminOption"]
+            ),
+        )
         args.shared.admin_memberships[plan.name] = self.admin_membership
 
         self.schema = postgresql.Schema(
@@ -151,6 +155,7 @@ class ServiceDatabase(pulumi.ComponentResource):
         resource_name: str,
         password: pulumi.Input[str] | None,
         opts: pulumi.ResourceOptions,
+        groups: list[str] | None = None,
     ) -> postgresql.Role:
         # Every flag is passed explicitly and never changes after create: a non-superuser
         # admin cannot ALTER ROLE ... NOSUPERUSER/NOBYPASSRLS/NOREPLICATION (pitfall P2).
@@ -170,9 +175,9 @@ class ServiceDatabase(pulumi.ComponentResource):
             create_role=role.create_role,
             replication=role.replication,
             bypass_row_level_security=role.bypass_row_level_security,
-            # Memberships are GrantRole resources; a Role's own `roles` list would revoke them
-            # on every update (provider note on GrantRole).
-            roles=[],
+            # The admin's memberships are GrantRole resources (the admin is no Role of ours);
+            # a role's own memberships are its `roles`, what the provider reads back.
+            roles=groups or [],
             skip_reassign_owned=False,
             opts=opts,
         )

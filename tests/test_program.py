@@ -73,8 +73,11 @@ def test_roles_never_carry_dangerous_attributes(stack: str) -> None:
             "bypassRowLevelSecurity",
         ):
             assert role.inputs[flag] is False, (role.name, flag)
-        assert role.inputs.get("roles", []) == []  # memberships are GrantRole resources
+        if not role.inputs["login"]:
+            assert role.inputs.get("roles", []) == []  # a group joins no other role
         if role.inputs["login"]:
+            # exactly its own group, in `roles`: what the provider reads back on refresh
+            assert role.inputs["roles"] == [role.inputs["assumeRole"]]
             assert "password" in role.secret_inputs
             assert role.inputs["connectionLimit"] > 0
             assert role.inputs["statementTimeout"] > 0

@@ -22,7 +22,9 @@ GOLDEN = Path(__file__).parent / "golden" / "urns"
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_resource_urns_are_pinned(stack: str) -> None:
     recording = recorded(stack)
-    urns = sorted(r.urn for r in recording.resources)
+    # The root stack is left out: the mocks register it once per process, whichever stack
+    # is recorded first, and its URN is fixed by the project and stack names anyway.
+    urns = sorted(r.urn for r in recording.resources if r.type != "pulumi:pulumi:Stack")
     golden = GOLDEN / f"{stack}.txt"
     if os.environ.get("EDULINK_UPDATE_GOLDEN"):
         golden.write_text("\n".join(urns) + "\n")

@@ -15,10 +15,11 @@ import pytest
 
 from edulink_db.project import Project, load_project
 from tests.support.cluster import ADMIN_PASSWORD, Cluster
-from tests.support.deploy import deploy
+from tests.support.deploy import admin_connection
 from tests.support.probes import probe_matrix
 from tests.support.program import run_program
 from tests.support.pulumi_cli import Workspace, changes, summary, workspace
+from tests.support.replay import replay
 from tests.support.report import register_secret
 from tests.support.snapshot import snapshot
 
@@ -112,9 +113,12 @@ def test_prod_preview_up_noop_refresh_tamper_secrets_and_protect(
         assert secret not in checkpoint
 
     before = _platform(ws, project)
-    refused = ws.pulumi("destroy", "--yes", "--skip-preview", "--stack", ws.stack, check=False)
+    # With its preview (the default), destroy stops at the protected resources before it
+    # deletes anything. With --skip-preview the engine deletes the unprotected ones (grants,
+    # memberships) first: README, "Stacks and secrets".
+    refused = ws.pulumi("destroy", "--yes", "--stack", ws.stack, check=False)
     assert refused.returncode != 0
-    assert "protected" in (refused.stdout + refused.stderr)
+    assert "cannot be deleted\n    because it is protected" in refused.stdout + refused.stderr
     assert _platform(ws, project) == before
 
 
@@ -122,6 +126,9 @@ def test_dev_change_shows_exactly_its_updates_then_destroy(
     pg_cluster: Cluster, fresh: str, tmp_path: Path
 ) -> None:
     ws = workspace(tmp_path, "dev", pg_cluster, fresh, DEV)
+    with _superuser(ws) as conn:  # what is not the platform's, and must stay as it is
+        conn.execute("CREATE SCHEMA bystander")
+        outside = snapshot(conn, ["postgres"], ["bystander", "public", "auth"])
     ws.up()
     (ws.folder / "migrations/notification/0002_digest_runs.sql").write_text(
         "create table notification_schema.digest_runs (\n"
@@ -158,11 +165,8 @@ def test_dev_change_shows_exactly_its_updates_then_destroy(
     assert summary(ws.up()) == {}
 
     project = _project(ws)
-    with _superuser(ws) as conn:
-        conn.execute("CREATE SCHEMA bystander")
-        outside = snapshot(conn, ["postgres"], ["bystander", "public", "auth"])
-    gone = ws.pulumi("destroy", "--yes", "--skip-preview", "--json", "--stack", ws.stack)
-    assert gone.returncode == 0
+    gone = ws.destroy()
+    assert set(summary(gone)) == {"delete"}
     roles = [r.name for s in project.plan.services for r in (s.group, s.login)]
     with _superuser(ws) as conn:
         assert (
@@ -171,9 +175,10 @@ def test_dev_change_shows_exactly_its_updates_then_destroy(
             ).fetchall()
             == []
         )
+        schemas = [s.schema.name for s in project.plan.services]
         assert (
             conn.execute(
-                "SELECT nspname FROM pg_namespace WHERE nspname LIKE '%%\\_schema'"
+                "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", (schemas,)
             ).fetchall()
             == []
         )
@@ -203,11 +208,15 @@ def test_the_real_engine_and_the_replay_reach_the_same_catalog(
     ws.up()
     project = _project(ws)
     real = _platform(ws, project)
-    recording = run_program(
-        "dev", _config(ws), ["edulink-db:adminPassword"], ws.folder / "__main__.py"
-    )
-    replayed = deploy(pg_cluster, recording)
-    with replayed.superuser() as conn:
-        roles = [r.name for s in project.plan.services for r in (s.group, s.login)]
-        replay = snapshot(conn, roles, [s.schema.name for s in project.plan.services])
-    assert replay == real
+    # The replay gets a database of its own (roles are cluster-wide: reset first).
+    pg_cluster.reset()
+    database = pg_cluster.create_database()
+    config = _config(ws)
+    target = {**json.loads(config["edulink-db:target"]), "database": database}
+    config["edulink-db:target"] = json.dumps(target)
+    recording = run_program("dev", config, ["edulink-db:adminPassword"], ws.folder / "__main__.py")
+    replay(recording, pg_cluster.admin_dsn(database), admin_connection(pg_cluster, database))
+    roles = [r.name for s in project.plan.services for r in (s.group, s.login)]
+    with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
+        replay_state = snapshot(conn, roles, [s.schema.name for s in project.plan.services])
+    assert replay_state == real

@@ -32,9 +32,23 @@ class PulumiFailed(AssertionError):
     def __init__(self, argv: list[str], result: subprocess.CompletedProcess[str]) -> None:
         super().__init__(
             f"pulumi {' '.join(argv)} exited {result.returncode}\n"
-            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+            f"--- errors ---\n{_errors(result.stdout)}\n--- stderr ---\n{result.stderr[-6000:]}"
         )
         self.result = result
+
+
+def _errors(stdout: str) -> str:
+    """The error diagnostics of a JSON event stream (or the text, when it is not one)."""
+    messages = []
+    for line in stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            return stdout[-6000:]
+        diagnostic = event.get("diagnosticEvent") if isinstance(event, dict) else None
+        if diagnostic and diagnostic.get("severity") == "error":
+            messages.append(f"{diagnostic.get('urn', '')}: {diagnostic['message'].strip()}")
+    return "\n".join(messages)[-6000:]
 
 
 @cache
@@ -86,17 +100,20 @@ class Workspace:
         return preview
 
     def up(self, *extra: str) -> dict[str, Any]:
-        """`pulumi up --json`: what it did, by operation (the engine's own summary)."""
-        result = self.pulumi(
-            "up", "--yes", "--skip-preview", "--json", "--stack", self.stack, *extra
-        )
-        outcome: dict[str, Any] = json.loads(result.stdout)
-        return outcome
+        """`pulumi up --json`: what it did, read from the engine's events."""
+        return self._apply("up", *extra)
 
     def refresh(self) -> dict[str, Any]:
-        result = self.pulumi("refresh", "--yes", "--skip-preview", "--json", "--stack", self.stack)
-        outcome: dict[str, Any] = json.loads(result.stdout)
-        return outcome
+        return self._apply("refresh")
+
+    def destroy(self) -> dict[str, Any]:
+        return self._apply("destroy")
+
+    def _apply(self, command: str, *extra: str) -> dict[str, Any]:
+        result = self.pulumi(
+            command, "--yes", "--skip-preview", "--json", "--stack", self.stack, *extra
+        )
+        return from_events(result.stdout)
 
     def outputs(self) -> dict[str, Any]:
         result = self.pulumi("stack", "output", "--json", "--show-secrets", "--stack", self.stack)
@@ -108,6 +125,22 @@ class Workspace:
 
     def checkpoint_text(self) -> str:
         return "\n".join(p.read_text() for p in self.state_dir.rglob("*.json"))
+
+
+def from_events(stdout: str) -> dict[str, Any]:
+    """An update's JSON event stream (one event a line) in the shape of a preview's JSON:
+    the steps it finished (op, urn) and the engine's summary of changes."""
+    events = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    steps = [
+        {
+            "op": e["resOutputsEvent"]["metadata"]["op"],
+            "urn": e["resOutputsEvent"]["metadata"]["urn"],
+        }
+        for e in events
+        if "resOutputsEvent" in e
+    ]
+    [done] = [e["summaryEvent"] for e in events if "summaryEvent" in e]
+    return {"steps": steps, "changeSummary": done.get("resourceChanges") or {}}
 
 
 def changes(steps: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -151,6 +184,8 @@ def workspace(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PG"))},
         "PATH": f"{tools_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
+        # The project's packages from this checkout, whichever one the virtualenv was made in.
+        "PYTHONPATH": str(ROOT),
         "PULUMI_HOME": str(tmp / "home"),
         "PULUMI_BACKEND_URL": f"file://{tmp / 'state'}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
