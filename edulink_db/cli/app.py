@@ -1,4 +1,4 @@
-"""`edulink-db validate | matrix | audit | django-settings`.
+"""`edulink-db validate | matrix | audit`, and the commands other modules register.
 
 Exit codes: 0 success / clean, 1 problems found (invalid input, audit findings at or above
 --fail-on), 2 the command could not run (unreachable database, bad arguments, git failure).
@@ -19,9 +19,8 @@ from rich.console import Console
 from edulink_db.audit.render import render
 from edulink_db.audit.run import exceeds, run_audit
 from edulink_db.catalogue.load import load_catalogue
-from edulink_db.cli import migrate_data
+from edulink_db.cli import django, migrate_data
 from edulink_db.datamove.mapping import check_mappings
-from edulink_db.endpoints import django_database, endpoints
 from edulink_db.errors import Issue, UserError, ValidationFailed
 from edulink_db.finding import Level
 from edulink_db.matrix.entries import build_entries, diff_entries
@@ -186,39 +185,8 @@ def audit(
         raise typer.Exit(1)
 
 
-class Pooler(StrEnum):
-    transaction = "transaction"
-    session = "session"
-    direct = "direct"
-
-
-@app.command("django-settings")
-@user_errors
-def django_settings(
-    service: Annotated[str, typer.Option("--service", help="The service whose entry to print.")],
-    stack: StackOption,
-    root: RootOption = Path("."),
-    pooler: Annotated[Pooler, typer.Option("--pooler")] = Pooler.transaction,
-) -> None:
-    """Print the Django DATABASES entry of a service; the password comes from the environment."""
-    project = _project(root, stack)
-    plans = {s.name: s for s in project.plan.services}
-    if service not in plans:
-        raise UserError(f"unknown service {service!r}; known: {', '.join(sorted(plans))}")
-    plan = plans[service]
-    variable = f"{service.upper()}_DB_PASSWORD"
-    endpoint = endpoints(project.environment.settings, plan.login.name)[pooler.value]
-    entry = django_database(endpoint, "\0", project.plan.database, plan.schema.name)
-    out.print(_python_entry(entry, variable), markup=False, highlight=False)
-
-
-def _python_entry(entry: dict[str, Any], variable: str) -> str:
-    """The entry as Python, with PASSWORD read from `variable` rather than inlined."""
-    body = repr(entry).replace("'\\x00'", f"os.environ[{variable!r}]")
-    return f"import os\n\nDATABASES = {{'default': {body}}}"
-
-
 migrate_data.register(app)
+django.register(app, user_errors)
 
 
 def main() -> None:
