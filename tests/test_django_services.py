@@ -66,7 +66,7 @@ class Run:
 
     kind: EndpointKind
     driver: str
-    migrate: dict[str, tuple[int, str]]
+    migrate: dict[str, tuple[int | None, str]]
     tables: list[tuple[str, str, str, bool, bool]]
     foreign_keys: list[tuple[str, str]]
     results: dict[str, dict[str, Any]]
@@ -135,8 +135,10 @@ def run(
     users = {s.login_role: s.password for s in services.values()}
     with open_endpoint(kind, prod.cluster, users) as endpoint:
         migrate = {
-            name: _exit(s.manage("migrate", "--no-input", endpoint=endpoint, driver=driver))
-            for name, s in services.items()
+            name: (code, stderr[-3000:])
+            for name, (code, _, stderr) in _at_once(
+                services, ("migrate", "--no-input"), endpoint, driver
+            ).items()
         }
         assert all(code == 0 for code, _ in migrate.values()), migrate
         results = _scenarios(services, endpoint, driver, tmp_path_factory.mktemp("barrier"))
@@ -149,33 +151,35 @@ def _scenarios(
     services: dict[str, DjangoProject], endpoint: Endpoint, driver: str, barrier: Path
 ) -> dict[str, dict[str, Any]]:
     auth, user = services["auth"], services["user"]
-    results = {
-        "seed": auth.scenario(
-            "seed", "grace@example.org", "alan@example.org", endpoint=endpoint, driver=driver
-        )
+    emails = ("grace@example.org", "alan@example.org")
+    auth_run = auth.scenario("run", *emails, endpoint=endpoint, driver=driver)
+    user_run = user.scenario("run", *auth_run["ids"], endpoint=endpoint, driver=driver)
+    results = {"auth_crud": auth_run["crud"] | {"driver": auth_run["driver"]}}
+    results |= {
+        name: user_run[name] | {"driver": user_run["driver"]}
+        for name in ("crud", "cross_reads", "refusals")
     }
-    account, other = results["seed"]["ids"]
-    results["auth_crud"] = auth.scenario("crud", endpoint=endpoint, driver=driver)
-    results["user_crud"] = user.scenario("crud", account, other, endpoint=endpoint, driver=driver)
-    results["cross_reads"] = user.scenario("cross_reads", endpoint=endpoint, driver=driver)
-    profile = results["user_crud"]["profile"]
-    results["refusals"] = user.scenario(
-        "refusals", account, profile, endpoint=endpoint, driver=driver
-    )
+    results["user_crud"] = results.pop("crud")
     # Both services at once, three threads each, through a pool of one server connection
     # per service (PgBouncer's default_pool_size = 1).
     loop = ("edulink_scenario", "loop", str(ROUNDS), str(barrier), str(len(services)))
-    running = {
-        name: s.start(*loop, endpoint=endpoint, driver=driver) for name, s in services.items()
-    }
-    for name, process in running.items():
-        stdout, stderr = process.communicate(timeout=300)
-        results[f"{name}_loop"] = scenario_output(process.returncode, stdout, stderr, "loop")
+    for name, (code, stdout, stderr) in _at_once(services, loop, endpoint, driver).items():
+        results[f"{name}_loop"] = scenario_output(code, stdout, stderr, "loop")
     return results
 
 
-def _exit(result: Any) -> tuple[int, str]:
-    return result.returncode, result.stderr[-3000:]
+def _at_once(
+    services: dict[str, DjangoProject], args: tuple[str, ...], endpoint: Endpoint, driver: str
+) -> dict[str, tuple[int | None, str, str]]:
+    """`manage.py args` in every project at the same time; exit code and output of each."""
+    running = {
+        name: s.start(*args, endpoint=endpoint, driver=driver) for name, s in services.items()
+    }
+    finished: dict[str, tuple[int | None, str, str]] = {}
+    for name, process in running.items():
+        stdout, stderr = process.communicate(timeout=300)
+        finished[name] = (process.returncode, stdout, stderr)
+    return finished
 
 
 def _seed_institution(prod: Deployment) -> None:

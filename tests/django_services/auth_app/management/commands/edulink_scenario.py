@@ -42,6 +42,11 @@ def seed(*emails: str) -> dict[str, Any]:
     return {"ids": [str(User.objects.create(email=email).pk) for email in emails]}
 
 
+def run(*emails: str) -> dict[str, Any]:
+    """The accounts the user service points at, then the CRUD scenario: one process."""
+    return {**seed(*emails), "crud": crud()}
+
+
 def loop(rounds: str, barrier: str, parties: str) -> dict[str, Any]:
     """Transactions in three threads, started together with the other services' loops."""
     wait_for_parties(Path(barrier), "auth", int(parties))
@@ -55,6 +60,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name, values = options["scenario"], options["values"]
-        scenarios = {"whoami": dict, "crud": crud, "seed": seed, "loop": loop}
+        scenarios = {"whoami": dict, "crud": crud, "seed": seed, "run": run, "loop": loop}
         result = scenarios[name](*values)
         self.stdout.write(json.dumps({"driver": driver(), "identity": identity(), **result}))

@@ -107,6 +107,16 @@ def refusals(account_id: str, profile_id: str) -> dict[str, Any]:
     }
 
 
+def run(account_id: str, other_account_id: str) -> dict[str, Any]:
+    """CRUD, cross reads and refusals, in this order, in one process."""
+    own = crud(account_id, other_account_id)
+    return {
+        "crud": own,
+        "cross_reads": cross_reads(),
+        "refusals": refusals(account_id, own["profile"]),
+    }
+
+
 def loop(rounds: str, barrier: str, parties: str) -> dict[str, Any]:
     """Transactions in three threads, started together with the other services' loops."""
     wait_for_parties(Path(barrier), "user", int(parties))
@@ -134,6 +144,7 @@ class Command(BaseCommand):
             "crud": crud,
             "cross_reads": cross_reads,
             "refusals": refusals,
+            "run": run,
             "loop": loop,
         }
         result = scenarios[options["scenario"]](*options["values"])
