@@ -83,21 +83,27 @@ def password_variable(service: str) -> str:
 def render_settings_module(module: SettingsModule) -> str:
     """A settings module: readable, one key a line, each reason in a comment above it."""
     entry = django_database(module.endpoint, "", module.database)
+    body = _entry_lines(entry, module, INDENT * 2, "")
     lines = [*_header(module), "", "import os", "", "DATABASES = {", f'{INDENT}"default": {{']
-    inner = INDENT * 2
+    return "\n".join([*lines, *body, f"{INDENT}}},", "}"]) + "\n"
+
+
+def _entry_lines(
+    entry: dict[str, Any], module: SettingsModule, indent: str, path: str
+) -> list[str]:
+    """`"KEY": value,` lines, nested dicts opened and closed, each under its reason."""
+    lines: list[str] = []
     for key, value in entry.items():
-        lines += comment(_reason(key, module), inner) if _reason(key, module) else []
-        if key == "OPTIONS":
-            lines += [f'{inner}"OPTIONS": {{']
-            lines += comment(_SSLMODE, inner + INDENT)
-            lines += [f'{inner}{INDENT}"sslmode": {string(module.endpoint.sslmode)},']
-            lines += [f"{inner}}},"]
-        elif key == "PASSWORD":
-            lines.append(f'{inner}"PASSWORD": os.environ[{string(module.password_variable)}],')
+        lines += comment(_reason(path + key, module), indent)
+        if isinstance(value, dict):
+            lines.append(f"{indent}{string(key)}: {{")
+            lines += _entry_lines(value, module, indent + INDENT, f"{path}{key}.")
+            lines.append(f"{indent}}},")
+        elif path + key == "PASSWORD":
+            lines.append(f'{indent}"PASSWORD": os.environ[{string(module.password_variable)}],')
         else:
-            lines.append(f"{inner}{string(key)}: {_literal(value)},")
-    lines += [f"{INDENT}}},", "}"]
-    return "\n".join(lines) + "\n"
+            lines.append(f"{indent}{string(key)}: {_literal(value)},")
+    return lines
 
 
 def _literal(value: object) -> str:
@@ -195,4 +201,5 @@ def _reason(key: str, module: SettingsModule) -> str:
             "every endpoint so that changing endpoints never changes behaviour."
         ),
     }
+    reasons["OPTIONS.sslmode"] = _SSLMODE
     return reasons.get(key, "")
