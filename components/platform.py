@@ -14,7 +14,8 @@ from components.embedded_database import EmbeddedDatabase
 from components.generated_password import GeneratedPassword
 from components.local_database import LocalSupabaseDatabase
 from components.service_database import ServiceDatabase, ServiceDatabaseArgs, SharedResources
-from edulink_db.endpoints import Endpoint, connection_url, django_database, endpoints
+from edulink_db.django.settings import django_database
+from edulink_db.endpoints import Endpoint, connection_url, endpoints
 from edulink_db.environment.model import StackSettings
 from edulink_db.plan.model import AccessPlan, ServicePlan
 
@@ -139,9 +140,7 @@ def _outputs(
         return secret(lambda pw: connection_url(endpoint, pw, plan.database))
 
     urls = {f"{kind}_url": url(endpoint) for kind, endpoint in ends.items()}
-    django = secret(
-        lambda pw: django_database(ends["transaction"], pw, plan.database, service.schema.name)
-    )
+    django = secret(lambda pw: django_database(ends["transaction"], pw, plan.database))
     return {
         "login_role": service.login.name,
         "schema": service.schema.name,

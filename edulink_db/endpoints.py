@@ -7,7 +7,6 @@ the CLI print the same strings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from edulink_db.environment.model import StackSettings
@@ -49,31 +48,3 @@ def connection_url(endpoint: Endpoint, password: str, database: str) -> str:
         f"postgresql://{quote(endpoint.user, safe='')}:{quote(password, safe='')}"
         f"@{endpoint.host}:{endpoint.port}/{quote(database, safe='')}?sslmode={endpoint.sslmode}"
     )
-
-
-def django_database(
-    endpoint: Endpoint, password: str, database: str, schema: str
-) -> dict[str, Any]:
-    """A Django `DATABASES` entry that works through Supavisor's transaction pooler.
-
-    The original design's `OPTIONS: {'search_path': ...}` is not a libpq option; `options`
-    with `-c search_path=` is, and the role's pinned search_path backs it up where a pooler
-    drops startup options. Transaction pooling keeps no session, so no server-side cursors,
-    no prepared statements (psycopg 3's `prepare_threshold: None`) and no persistent
-    connections.
-    """
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": database,
-        "USER": endpoint.user,
-        "PASSWORD": password,
-        "HOST": endpoint.host,
-        "PORT": str(endpoint.port),
-        "CONN_MAX_AGE": 0,
-        "DISABLE_SERVER_SIDE_CURSORS": True,
-        "OPTIONS": {
-            "sslmode": endpoint.sslmode,
-            "options": f"-c search_path={schema}",
-            "prepare_threshold": None,
-        },
-    }

@@ -1,4 +1,5 @@
-"""`edulink-db validate | matrix | audit | django-settings | migrate-data`.
+"""`edulink-db validate | matrix | audit`, and the commands other modules register
+(`django-settings`, `django-models`, `migrate-data`).
 
 The shell only: it parses options, calls the core and prints. Exit codes, the same for
 every command, are listed in `edulink_db.cli.console`: 0 success, 1 findings, 2 could not
@@ -23,7 +24,7 @@ from edulink_db.audit.run import exceeds, run_audit
 from edulink_db.catalogue.deep import check_on_server
 from edulink_db.catalogue.expressions import unsettled_expressions
 from edulink_db.catalogue.load import LoadedCatalogue, load_catalogue
-from edulink_db.cli import migrate_data
+from edulink_db.cli import django, migrate_data
 from edulink_db.cli.console import (
     EXIT_CANNOT_RUN,
     EXIT_FINDINGS,
@@ -34,7 +35,6 @@ from edulink_db.cli.console import (
     stdout,
 )
 from edulink_db.datamove.mapping import check_mappings
-from edulink_db.endpoints import django_database, endpoints
 from edulink_db.environment.load import missing_secrets
 from edulink_db.errors import Issue, UserError, ValidationFailed
 from edulink_db.finding import Level
@@ -53,15 +53,15 @@ from edulink_db.project import Project, load_project
 from edulink_db.revision import checkout_inputs
 from edulink_db.stackfile import choose_stack, known_stacks, load_stack_file
 
-COMMANDS = ("validate", "matrix", "audit", "django-settings", "migrate-data")
+COMMANDS = ("validate", "matrix", "audit", "django-settings", "django-models", "migrate-data")
 
 app = typer.Typer(
     name="edulink-db",
     help=(
         "The Edulink database platform as code. validate checks every input; matrix shows "
         "who may do what; audit compares a live database with the plan; django-settings "
-        "prints a service's DATABASES entry; migrate-data moves a legacy database into its "
-        "schema. Exit codes: 0 success, 1 findings, 2 could not run."
+        "prints a service's DATABASES entry; django-models writes its read models; "
+        "migrate-data moves a legacy database into its schema. Exit codes: 0 success, 1 findings, 2 could not run."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -350,42 +350,8 @@ def _tool_info() -> ToolInfo:
     return ToolInfo(f"{server}/{repository}" if server and repository else "")
 
 
-# -- django-settings ------------------------------------------------------------------------
-
-
-class Pooler(StrEnum):
-    transaction = "transaction"
-    session = "session"
-    direct = "direct"
-
-
-@app.command("django-settings")
-@user_errors(invalid_input=EXIT_CANNOT_RUN)
-def django_settings(
-    service: Annotated[str, typer.Option("--service", help="The service whose entry to print.")],
-    stack: Annotated[str, typer.Option("--stack", "-s", help="The stack whose settings to use.")],
-    root: RootOption = Path("."),
-    pooler: Annotated[Pooler, typer.Option("--pooler")] = Pooler.transaction,
-) -> None:
-    """Print the Django DATABASES entry of a service; the password comes from the environment."""
-    project = _project(root, stack)
-    plans = {s.name: s for s in project.plan.services}
-    if service not in plans:
-        raise UserError(f"unknown service {service!r}; known: {', '.join(sorted(plans))}")
-    plan = plans[service]
-    variable = f"{service.upper()}_DB_PASSWORD"
-    endpoint = endpoints(project.environment.settings, plan.login.name)[pooler.value]
-    entry = django_database(endpoint, "\0", project.plan.database, plan.schema.name)
-    plain(stdout(), _python_entry(entry, variable))
-
-
-def _python_entry(entry: dict[str, Any], variable: str) -> str:
-    """The entry as Python, with PASSWORD read from `variable` rather than inlined."""
-    body = repr(entry).replace("'\\x00'", f"os.environ[{variable!r}]")
-    return f"import os\n\nDATABASES = {{'default': {body}}}"
-
-
 migrate_data.register(app)
+django.register(app, user_errors(invalid_input=EXIT_CANNOT_RUN))
 
 
 def main() -> None:

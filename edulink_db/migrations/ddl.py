@@ -67,6 +67,10 @@ class Table:
     # Type of each column as written (`text`, `pg_catalog.bool`, `public.mood[]`): enough for
     # validation to tell a boolean policy expression from one PostgreSQL would refuse.
     types: dict[str, str] = field(default_factory=dict)
+    # Type modifiers as written, `numeric(4, 2)` -> (4, 2), and the columns that may not be
+    # NULL (declared NOT NULL or in the primary key): what a Django model of the table needs.
+    type_modifiers: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    not_null: set[str] = field(default_factory=set)
     primary_key: tuple[str, ...] = ()
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     # Leading column lists of every index, including those behind PRIMARY KEY and UNIQUE.
@@ -84,6 +88,8 @@ class Table:
         """PostgreSQL drops the indexes and constraints that use the column with it."""
         self.columns.remove(column)
         self.types.pop(column, None)
+        self.type_modifiers.pop(column, None)
+        self.not_null.discard(column)
         self.indexes = [i for i in self.indexes if column not in i]
         self.unique_keys = [k for k in self.unique_keys if column not in k]
         self.foreign_keys = [fk for fk in self.foreign_keys if column not in fk.columns]
@@ -122,6 +128,10 @@ class SchemaShape:
         table.columns[table.columns.index(old)] = new
         if old in table.types:
             table.types[new] = table.types.pop(old)
+        if old in table.type_modifiers:
+            table.type_modifiers[new] = table.type_modifiers.pop(old)
+        if old in table.not_null:
+            table.not_null = (table.not_null - {old}) | {new}
         table.primary_key = swap(table.primary_key)
         table.indexes = [swap(i) for i in table.indexes]
         table.unique_keys = [swap(k) for k in table.unique_keys]
@@ -171,6 +181,14 @@ def type_name(node: ast.TypeName | None) -> str:
         return ""
     name = ".".join(part.sval for part in node.names)
     return f"{name}[]" if node.arrayBounds else name
+
+
+def type_modifiers(node: ast.TypeName | None) -> tuple[int, ...]:
+    """Integer modifiers as written: `numeric(4, 2)` -> (4, 2), `varchar(20)` -> (20,)."""
+    if node is None:
+        return ()
+    values = (m.val for m in node.typmods or () if isinstance(m, ast.A_Const))
+    return tuple(v.ival or 0 for v in values if isinstance(v, ast.Integer))
 
 
 def line_at(sql: str, offset: int) -> int:
@@ -251,6 +269,7 @@ class _Reader:
             self._issue(f"column {table.name}.{name} is defined twice")
         table.columns.append(name)
         table.types[name] = type_name(column.typeName)
+        table.type_modifiers[name] = type_modifiers(column.typeName)
         for constraint in column.constraints or ():
             self._add_constraint(table, constraint, (name,))
 
@@ -258,8 +277,11 @@ class _Reader:
         self, table: Table, constraint: ast.Constraint, column: tuple[str, ...]
     ) -> None:
         keys = tuple(k.sval for k in constraint.keys or ()) or column
-        if constraint.contype == ConstrType.CONSTR_PRIMARY:
+        if constraint.contype == ConstrType.CONSTR_NOTNULL:
+            table.not_null.update(column)
+        elif constraint.contype == ConstrType.CONSTR_PRIMARY:
             table.primary_key = keys
+            table.not_null.update(keys)
             table.indexes.append(keys)
             table.unique_keys.append(keys)
         elif constraint.contype == ConstrType.CONSTR_UNIQUE:
@@ -315,6 +337,11 @@ class _Reader:
                 self._add_constraint(table, command.def_, ())
             elif command.subtype == AlterTableType.AT_AlterColumnType and command.name:
                 table.types[command.name] = type_name(command.def_.typeName)
+                table.type_modifiers[command.name] = type_modifiers(command.def_.typeName)
+            elif command.subtype == AlterTableType.AT_SetNotNull and command.name:
+                table.not_null.add(command.name)
+            elif command.subtype == AlterTableType.AT_DropNotNull and command.name:
+                table.not_null.discard(command.name)
 
     def _RenameStmt(self, stmt: ast.RenameStmt) -> None:
         if stmt.renameType not in (ObjectType.OBJECT_COLUMN, ObjectType.OBJECT_TABLE):

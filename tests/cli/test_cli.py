@@ -175,7 +175,7 @@ def test_django_settings_match_the_stack_output_without_the_password(
         "django-settings", "--root", str(project), "--service", "user", "--stack", "prod"
     )
     assert code == 0
-    assert "PASSWORD': os.environ['USER_DB_PASSWORD']" in stdout
+    assert '"PASSWORD": os.environ["USER_DB_PASSWORD"]' in stdout
     monkeypatch.setenv("USER_DB_PASSWORD", "from-env")
     namespace: dict[str, object] = {}
     exec(stdout, namespace)

@@ -1,10 +1,17 @@
-"""A PgBouncer in transaction mode in front of a test cluster: Supabase's transaction pooler
-(port 6543) in miniature. With one server connection per user and database, any session
-state a client left behind would reach the next client, so tests see leaks at once.
+"""A PgBouncer in front of a test cluster: Supabase's transaction pooler (port 6543) in
+miniature, in transaction mode by default. With one server connection per user and
+database, any session state a client left behind would reach the next client, so tests see
+leaks at once.
 
 TLS on both sides where the cluster serves it, as Supavisor does: clients connect with the
 cluster's sslmode (`require`) and PgBouncer presents the cluster's own certificate; PgBouncer
-connects to the server with that sslmode too (the cluster accepts nothing else)."""
+connects to the server with that sslmode too (the cluster accepts nothing else).
+
+PgBouncer 1.18 (Debian's) accepts only the startup parameters it tracks (client_encoding,
+DateStyle, TimeZone, standard_conforming_strings, application_name) and refuses any other,
+`options` included, with "unsupported startup parameter"; `ignore_startup_parameters`
+makes it drop the listed ones silently instead, which is what a pooler that ignores
+`options` does."""
 
 from __future__ import annotations
 
@@ -58,7 +65,21 @@ def _quote(value: str) -> str:
 def transaction_pooler(
     cluster: Cluster, users: Mapping[str, str], pool_size: int = 1
 ) -> Iterator[Pooler]:
-    """Start PgBouncer for `users` (name -> password); stop it and remove its files after."""
+    """Start PgBouncer in transaction mode for `users` (name -> password)."""
+    with pgbouncer(cluster, users, pool_size) as pooler:
+        yield pooler
+
+
+@contextmanager
+def pgbouncer(
+    cluster: Cluster,
+    users: Mapping[str, str],
+    pool_size: int = 1,
+    mode: str = "transaction",
+    ignore_startup_parameters: str = "",
+) -> Iterator[Pooler]:
+    """Start PgBouncer for `users` (name -> password) in `mode` (transaction or session);
+    stop it and remove its files after."""
     folder = Path(tempfile.mkdtemp(prefix="edulink-pgbouncer-"))
     port = _free_port()
     client_tls = "client_tls_sslmode = disable\n"
@@ -79,7 +100,8 @@ def transaction_pooler(
         f"unix_socket_dir = {folder}\n"
         "auth_type = scram-sha-256\n"
         f"auth_file = {folder / 'userlist.txt'}\n"
-        "pool_mode = transaction\n"
+        f"pool_mode = {mode}\n"
+        f"ignore_startup_parameters = {ignore_startup_parameters}\n"
         f"default_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
         "max_client_conn = 200\n"
         f"server_tls_sslmode = {cluster.sslmode}\n"
@@ -130,4 +152,4 @@ def settings_through(pooler: Pooler, connection: Mapping[str, object]) -> dict[s
     return {**connection, "host": pooler.host, "port": pooler.port}
 
 
-__all__ = ["Pooler", "settings_through", "transaction_pooler"]
+__all__ = ["Pooler", "pgbouncer", "settings_through", "transaction_pooler"]

@@ -11,6 +11,8 @@ from pathlib import Path
 import yaml
 
 from edulink_db.catalogue.load import LoadedCatalogue, load_catalogue
+from edulink_db.environment.load import load_environment
+from edulink_db.environment.model import StackSettings
 from edulink_db.errors import ValidationFailed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,6 +112,13 @@ def issues_of(root: Path) -> list[str]:
 
 def load_ok(root: Path) -> LoadedCatalogue:
     return load_catalogue(root)
+
+
+def settings_of(stack: str) -> StackSettings:
+    """A stack's validated settings, with the admin secret the protected stacks need set."""
+    raw = {**stack_config(stack), "edulink-db:adminPassword": "x"}
+    services = list(load_catalogue(REPO).services)
+    return load_environment(stack, raw, ["edulink-db:adminPassword"], services).settings
 
 
 def stack_config(stack: str) -> dict[str, str]:

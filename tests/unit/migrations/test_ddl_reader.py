@@ -248,3 +248,26 @@ def test_renaming_a_column_renames_it_in_keys_and_indexes() -> None:
     assert shape.tables["p"].columns == ["p_key", "code"]
     assert shape.tables["p"].primary_key == ("p_key",)
     assert shape.tables["p"].indexes == [("p_key",), ("code",)]
+
+
+def test_nullability_and_type_modifiers_follow_every_statement() -> None:
+    shape, issues = read(
+        "create table t (id uuid, code varchar(20) not null, gpa numeric(4, 2), note text,"
+        " constraint t_pkey primary key (id));\n",
+        "alter table t alter column note set not null, alter column code drop not null;\n"
+        "alter table t alter column code type varchar(40);\n"
+        "alter table t rename column gpa to grade;\n"
+        "alter table t add column tag char(2) not null;\n",
+    )
+    assert issues == []
+    table = shape.tables["t"]
+    assert table.not_null == {"id", "note", "tag"}  # the primary key's column too
+    assert table.type_modifiers == {
+        "id": (),
+        "code": (40,),
+        "grade": (4, 2),
+        "note": (),
+        "tag": (2,),
+    }
+    table.drop_column("tag")
+    assert "tag" not in table.not_null and "tag" not in table.type_modifiers
