@@ -61,7 +61,8 @@ app = typer.Typer(
         "The Edulink database platform as code. validate checks every input; matrix shows "
         "who may do what; audit compares a live database with the plan; django-settings "
         "prints a service's DATABASES entry; django-models writes its read models; "
-        "migrate-data moves a legacy database into its schema. Exit codes: 0 success, 1 findings, 2 could not run."
+        "migrate-data moves a legacy database into its schema. Exit codes: 0 success, "
+        "1 findings, 2 could not run."
     ),
     no_args_is_help=True,
     add_completion=False,
