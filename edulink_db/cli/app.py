@@ -19,7 +19,7 @@ from rich.console import Console
 from edulink_db.audit.render import render
 from edulink_db.audit.run import exceeds, run_audit
 from edulink_db.catalogue.load import load_catalogue
-from edulink_db.cli import migrate_data
+from edulink_db.cli import migrate_data, operations
 from edulink_db.datamove.mapping import check_mappings
 from edulink_db.endpoints import django_database, endpoints
 from edulink_db.errors import Issue, UserError, ValidationFailed
@@ -219,6 +219,7 @@ def _python_entry(entry: dict[str, Any], variable: str) -> str:
 
 
 migrate_data.register(app)
+operations.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,134 @@
+"""`edulink-db inspect | backup | restore | rollback`: operating each service on the shared
+database. Thin: parse options, call the core, print, choose the exit code.
+
+Exit codes as for `audit`: 0 clean / done, 1 findings at or above --fail-on (inspect) or a
+refusal before anything changed (restore, rollback), 2 the command could not run or failed
+(and rolled back). `register(app)` adds the commands to a typer app.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from edulink_db.errors import UserError, ValidationFailed
+from edulink_db.finding import Level
+from edulink_db.inspect.render import render
+from edulink_db.inspect.run import exceeds, run_inspect
+from edulink_db.inspect.scope import scope_of
+from edulink_db.inspect.thresholds import load_thresholds
+from edulink_db.project import Project, load_project
+from edulink_db.stackfile import read_stack_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RootOption = Annotated[
+    Path,
+    typer.Option("--root", help="The project folder (catalogue.yaml, migrations/, stack files)."),
+]
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="The stack whose settings to use.")]
+
+
+def _consoles() -> tuple[Console, Console]:
+    return Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+
+
+def user_errors(command: F) -> F:
+    """A refusal (problems found, nothing changed) exits 1; another user error exits 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        err = Console(stderr=True, soft_wrap=True)
+        try:
+            return command(*args, **kwargs)
+        except ValidationFailed as failed:
+            for issue in failed.issues:
+                err.print(str(issue), markup=False, highlight=False)
+            err.print(
+                f"{len(failed.issues)} problem(s) found; nothing was changed", style="bold red"
+            )
+            raise typer.Exit(1) from None
+        except UserError as error:
+            err.print(f"error: {error}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _project(root: Path, stack: str) -> Project:
+    config, secret = read_stack_config(root, stack)
+    return load_project(root, stack, config, secret, require_secrets=False)
+
+
+class InspectFormat(StrEnum):
+    table = "table"
+    json = "json"
+    prometheus = "prometheus"
+
+
+@user_errors
+def inspect(
+    dsn: Annotated[
+        str,
+        typer.Option(
+            "--dsn",
+            envvar="EDULINK_INSPECT_DSN",
+            help="The database to inspect (or EDULINK_INSPECT_DSN).",
+            show_default=False,
+        ),
+    ],
+    service: Annotated[
+        list[str] | None, typer.Option("--service", help="Only this service (repeatable).")
+    ] = None,
+    format: Annotated[InspectFormat, typer.Option("--format", "-f")] = InspectFormat.table,
+    thresholds: Annotated[
+        Path | None, typer.Option("--thresholds", help="YAML file overriding the thresholds.")
+    ] = None,
+    fail_on: Annotated[
+        Level, typer.Option("--fail-on", help="Exit 1 at or above this level.")
+    ] = Level.warning,
+    allow_not_evaluated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-not-evaluated", help="Do not fail on checks that could not be evaluated."
+        ),
+    ] = False,
+    root: RootOption = Path("."),
+    stack: StackOption = "prod",
+) -> None:
+    """Per-service health: sizes, index use, cache, bloat, vacuum, sessions, locks, top
+    statements, connections and timeouts against the plan, RLS plans; read-only."""
+    out, _ = _consoles()
+    limits = load_thresholds(thresholds)
+    scope = scope_of(_project(root, stack).plan, service or ())
+    report = run_inspect(dsn, scope, limits)
+    out.print(render(report, format.value), markup=False, highlight=False, end="")
+    if exceeds(report, fail_on, fail_on_unknown=not allow_not_evaluated):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `inspect`, `backup`, `restore` and `rollback` to `app`."""
+    app.command("inspect")(inspect)
+
+
+def main() -> None:
+    """`python -m edulink_db.cli.operations`: these commands on their own."""
+    app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+    @app.callback()
+    def _root() -> None:
+        """edulink-db: operating the services' database."""
+
+    register(app)
+    app(prog_name="edulink-db")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
