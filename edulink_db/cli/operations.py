@@ -17,6 +17,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from edulink_db.backup.dump import BackupRequest, backup_service
+from edulink_db.backup.render import render_backup, render_restore
+from edulink_db.backup.restore import LOCK_TIMEOUT, RestoreRequest, restore_service
 from edulink_db.errors import UserError, ValidationFailed
 from edulink_db.finding import Level
 from edulink_db.inspect.render import render
@@ -113,9 +116,71 @@ def inspect(
         raise typer.Exit(1)
 
 
+DsnOption = Annotated[
+    str,
+    typer.Option(
+        "--dsn",
+        envvar="EDULINK_DSN",
+        help="The database, as the platform admin (or EDULINK_DSN; keep passwords off the "
+        "command line).",
+        show_default=False,
+    ),
+]
+ServiceOption = Annotated[str, typer.Option("--service", help="The service.")]
+
+
+@user_errors
+def backup(
+    service: ServiceOption,
+    dsn: DsnOption,
+    out: Annotated[Path, typer.Option("--out", help="The backup file to write.")],
+    compress: Annotated[
+        bool, typer.Option("--compress/--no-compress", help="Deflate the data (slower).")
+    ] = False,
+    root: RootOption = Path("."),
+) -> None:
+    """Back up one service's schema (definitions, rows, checksums, migration history) to a
+    file, from one consistent snapshot; read-only."""
+    out_console, _ = _consoles()
+    request = BackupRequest(root=root, service=service, dsn=dsn, out=out, compress=compress)
+    report = backup_service(request)
+    out_console.print(render_backup(report), markup=False, highlight=False)
+
+
+@user_errors
+def restore(
+    service: ServiceOption,
+    source: Annotated[Path, typer.Option("--from", help="The backup file.")],
+    dsn: DsnOption,
+    in_place: Annotated[
+        bool,
+        typer.Option(
+            "--in-place",
+            help="Restore onto the platform's own schema, leaving roles, grants, policies and "
+            "other services' rows as they are; without it, into a database that has no such "
+            "schema (a drill).",
+        ),
+    ] = False,
+    lock_timeout: Annotated[
+        str, typer.Option("--lock-timeout", help="How long to wait for the schema's tables.")
+    ] = LOCK_TIMEOUT,
+) -> None:
+    """Restore one service's schema from a backup, in one transaction, verified against the
+    backup's manifest; refused before anything changes if other services' rows would lose
+    what they reference."""
+    out_console, _ = _consoles()
+    request = RestoreRequest(
+        service=service, source=source, dsn=dsn, in_place=in_place, lock_timeout=lock_timeout
+    )
+    report = restore_service(request)
+    out_console.print(render_restore(report), markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add `inspect`, `backup`, `restore` and `rollback` to `app`."""
     app.command("inspect")(inspect)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
 
 
 def main() -> None:
