@@ -120,5 +120,15 @@ class ArchiveReader:
                 f"{self.path}: {name} is not the file the manifest describes (SHA-256 differs)"
             )
 
+    def check(self) -> None:
+        """Read every member the manifest names and check its SHA-256: a damaged file is
+        refused before a restore changes anything."""
+        manifest = self.manifest
+        members = [(m.file, m.sha256) for m in manifest.migrations]
+        members += [(t.file, t.sha256) for t in manifest.tables]
+        for name, sha256 in members:
+            for _ in self.chunks(name, sha256):
+                pass
+
     def text(self, name: str, sha256: str) -> str:
         return b"".join(self.chunks(name, sha256)).decode("utf-8")

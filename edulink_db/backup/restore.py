@@ -54,6 +54,7 @@ def restore_service(request: RestoreRequest) -> RestoreReport:
             raise BackupError(
                 f"{request.source} is a backup of {manifest.service}, not {request.service}"
             )
+        reader.check()
         where = describe_dsn(request.dsn)
         try:
             with connect(request.dsn, APPLICATION_NAME) as conn:

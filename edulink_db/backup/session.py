@@ -45,6 +45,8 @@ def prepare_transaction(conn: psycopg.Connection[Any]) -> None:
 def reason(error: psycopg.Error) -> str:
     """SQLSTATE and primary message; never DETAIL, which quotes rows."""
     primary = error.diag.message_primary or (str(error).splitlines() or ["unknown error"])[0]
+    if error.diag.sqlstate is None:
+        return f"the connection was lost ({primary})"
     text = f"[{error.diag.sqlstate}] {primary}"
     if error.diag.sqlstate == "42501" and "row-level security" in primary:
         text += (
