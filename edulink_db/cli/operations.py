@@ -9,6 +9,7 @@ refusal before anything changed (restore, rollback), 2 the command could not run
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -62,6 +63,14 @@ def user_errors(command: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _quiet_psycopg() -> None:
+    """psycopg logs a warning when a COPY ends with a lost connection; the error that
+    follows says it better, once."""
+    log = logging.getLogger("psycopg")
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
 
 
 def _project(root: Path, stack: str) -> Project:
@@ -142,6 +151,7 @@ def backup(
     """Back up one service's schema (definitions, rows, checksums, migration history) to a
     file, from one consistent snapshot; read-only."""
     out_console, _ = _consoles()
+    _quiet_psycopg()
     request = BackupRequest(root=root, service=service, dsn=dsn, out=out, compress=compress)
     report = backup_service(request)
     out_console.print(render_backup(report), markup=False, highlight=False)
@@ -169,6 +179,7 @@ def restore(
     backup's manifest; refused before anything changes if other services' rows would lose
     what they reference."""
     out_console, _ = _consoles()
+    _quiet_psycopg()
     request = RestoreRequest(
         service=service, source=source, dsn=dsn, in_place=in_place, lock_timeout=lock_timeout
     )
