@@ -47,10 +47,10 @@ class TableStats:
     name: str
     rows_estimate: float  # pg_class.reltuples; -1 before the first VACUUM or ANALYZE
     pages: int
-    table_bytes: int
+    table_bytes: int  # the heap with its free space and visibility maps
     index_bytes: int
-    toast_bytes: int
-    total_bytes: int
+    toast_bytes: int  # TOAST table and its index
+    total_bytes: int  # the sum of the three
     live_rows: int
     dead_rows: int
     seq_scans: int

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
