@@ -28,6 +28,8 @@ from edulink_db.inspect.run import exceeds, run_inspect
 from edulink_db.inspect.scope import scope_of
 from edulink_db.inspect.thresholds import load_thresholds
 from edulink_db.project import Project, load_project
+from edulink_db.rollback.render import render_rollback
+from edulink_db.rollback.run import RollbackRequest, rollback_service
 from edulink_db.stackfile import read_stack_config
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -187,11 +189,41 @@ def restore(
     out_console.print(render_restore(report), markup=False, highlight=False)
 
 
+@user_errors
+def rollback(
+    service: ServiceOption,
+    dsn: DsnOption,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            envvar="EDULINK_ROLLBACK_DSN",
+            help="The standalone database to roll back into (or EDULINK_ROLLBACK_DSN).",
+            show_default=False,
+        ),
+    ],
+    root: RootOption = Path("."),
+    mappings: Annotated[
+        Path | None,
+        typer.Option("--mappings", help="The folder of <service>.yaml mappings; default: legacy/."),
+    ] = None,
+) -> None:
+    """Copy a moved service's schema back into a standalone database shaped like its legacy
+    one (the inverse of legacy/<service>.yaml), verified with the data move's checksums."""
+    out_console, _ = _consoles()
+    _quiet_psycopg()
+    request = RollbackRequest(
+        root=root, service=service, source=dsn, target=to, mapping_dir=mappings
+    )
+    out_console.print(render_rollback(rollback_service(request)), markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add `inspect`, `backup`, `restore` and `rollback` to `app`."""
     app.command("inspect")(inspect)
     app.command("backup")(backup)
     app.command("restore")(restore)
+    app.command("rollback")(rollback)
 
 
 def main() -> None:
