@@ -57,8 +57,16 @@ def _text(cell: Cell) -> str:
     return cell if len(cell) <= CELL_WIDTH else cell[: CELL_WIDTH - 1] + "…"
 
 
+def _full(cell: Cell) -> str:
+    return cell if isinstance(cell, str) else _text(cell)
+
+
 def table_lines(columns: Sequence[str], rows: Iterable[Sequence[Cell]]) -> list[str]:
-    cells = [list(columns)] + [[_text(c) for c in row] for row in rows]
+    """Aligned columns; long texts are cut, except in the last column (a message)."""
+    last = len(columns) - 1
+    cells = [list(columns)] + [
+        [_text(c) if i < last else _full(c) for i, c in enumerate(row)] for row in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     return [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
