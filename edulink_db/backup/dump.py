@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ from edulink_db.backup.manifest import (
 from edulink_db.backup.session import connect, prepare_transaction, reason
 from edulink_db.catalogue.load import load_catalogue
 from edulink_db.catalogue.model import ResolvedService
-from edulink_db.datamove.verify import fetch_checksum, table_checksum_sql
+from edulink_db.datamove.verify import Checksum, fetch_checksum, table_checksum_sql
 from edulink_db.errors import UserError
 from edulink_db.migrations.files import MigrationFile, discover_migrations
 
@@ -79,12 +80,19 @@ def backup_service(request: BackupRequest) -> BackupReport:
     files = _migration_files(request.root, request.service)
     writer = ArchiveWriter(request.out, request.compress)
     try:
-        with connect(request.dsn, APPLICATION_NAME) as conn:
-            conn.read_only = True
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with (
+            connect(request.dsn, APPLICATION_NAME) as conn,
+            connect(request.dsn, APPLICATION_NAME) as second,
+            ThreadPoolExecutor(1, thread_name_prefix="backup-checksum") as pool,
+        ):
+            for session in (conn, second):
+                session.read_only = True
+                session.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction(force_rollback=True):
                 prepare_transaction(conn)
-                manifest = _write(conn, writer, request, service, files)
+                checksums = Checksums(conn, second, pool)
+                manifest = _write(conn, writer, request, service, files, checksums)
+            second.rollback()
         writer.finish(manifest)
     except psycopg.Error as error:
         writer.abort()
@@ -99,18 +107,47 @@ def backup_service(request: BackupRequest) -> BackupReport:
     )
 
 
+class Checksums:
+    """Each table's count and checksum, computed by a second session on the backup's
+    snapshot while the first streams the table's rows: the two server processes work at the
+    same time, as pg_dump's parallel jobs do. Where the snapshot cannot be shared (a
+    transaction pooler), the first session computes them after each COPY."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], second: psycopg.Connection[Any], pool: Executor
+    ) -> None:
+        self._conn = conn
+        self._pool = pool
+        row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        assert row is not None
+        try:
+            second.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(row[0])))
+            prepare_transaction(second)
+            self._second: psycopg.Connection[Any] | None = second
+        except psycopg.Error:
+            second.rollback()
+            self._second = None
+
+    def start(self, query: sql.Composed) -> Callable[[], Checksum]:
+        if self._second is None:
+            return lambda: fetch_checksum(self._conn, query)
+        future = self._pool.submit(fetch_checksum, self._second, query)
+        return future.result
+
+
 def _write(
     conn: psycopg.Connection[Any],
     writer: ArchiveWriter,
     request: BackupRequest,
     service: ResolvedService,
     files: Sequence[MigrationFile],
+    checksums: Checksums,
 ) -> Manifest:
     catalog = fetch_catalog(conn, service.schema_name)
     if not catalog.exists:
         raise BackupError(f"the database has no schema {service.schema_name}; nothing to back up")
     migrations = _definitions(writer, catalog, service, files)
-    tables = [_table(conn, writer, catalog, table) for table in catalog.data_tables()]
+    tables = [_table(conn, writer, catalog, table, checksums) for table in catalog.data_tables()]
     info = conn.execute(
         "SELECT current_setting('server_version'), current_database()::text"
     ).fetchone()
@@ -186,9 +223,14 @@ def _definitions(
 
 
 def _table(
-    conn: psycopg.Connection[Any], writer: ArchiveWriter, catalog: SchemaCatalog, table: Table
+    conn: psycopg.Connection[Any],
+    writer: ArchiveWriter,
+    catalog: SchemaCatalog,
+    table: Table,
+    checksums: Checksums,
 ) -> TableEntry:
     name = sql.Identifier(catalog.schema, table.name)
+    checksum_of = checksums.start(table_checksum_sql(name, table.column_names, table.binary_rows))
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
     file = f"data/{table.name}.copy"
     sent = 0
@@ -205,7 +247,7 @@ def _table(
                 buffer = bytearray()
         sent += buffer.count(b"\n")
         member.write(buffer)
-    checksum = fetch_checksum(conn, table_checksum_sql(name, table.column_names, table.binary_rows))
+    checksum = checksum_of()
     if checksum.rows != sent:
         raise BackupError(
             f"{catalog.schema}.{table.name}: COPY sent {sent} rows, the snapshot holds "

@@ -13,8 +13,9 @@ other services' foreign keys into the schema. What changes is rows:
    hold must be among the staged rows, or the restore is refused, naming the referencing
    tables — before anything changed.
 4. The other tables are emptied with one TRUNCATE (no CASCADE: none of them is referenced
-   from outside the set) and refilled by COPY; anchored tables are merged by primary key:
-   rows the backup lacks deleted (none is referenced from outside, by step 3), the rest
+   from outside the set) and refilled by COPY, their own indexes and keys dropped meanwhile
+   and re-created after, as pg_restore does (`bulk`); anchored tables are merged by primary
+   key: rows the backup lacks deleted (none is referenced from outside, by step 3), the rest
    inserted or updated. Parents are filled before children.
 5. Every table must then match the manifest's count and checksum, and every referencing
    table of another schema must hold the same rows in its foreign-key columns as before.
@@ -34,6 +35,7 @@ import psycopg
 from psycopg import sql
 
 from edulink_db.backup.archive import ArchiveReader, BackupError
+from edulink_db.backup.bulk import indexes_deferred
 from edulink_db.backup.catalog import SchemaCatalog, Table, fetch_catalog
 from edulink_db.backup.load import columns_of, copy_in, set_sequence, verify
 from edulink_db.backup.manifest import Manifest, TableEntry
@@ -79,14 +81,15 @@ def restore_in_place(
                     sql.SQL(", ").join(sql.Identifier(schema, n) for n in replaced)
                 )
             )
-        for entry in reversed(manifest.tables):
-            if entry.name in anchored:
-                _delete_missing(conn, schema, catalog.tables[entry.name], stages[entry.name])
-        for entry in manifest.tables:
-            if entry.name in anchored:
-                _upsert(conn, schema, catalog.tables[entry.name], entry, stages[entry.name])
-            else:
-                copy_in(conn, reader, entry, sql.Identifier(schema, entry.name))
+        with indexes_deferred(conn, schema, replaced):
+            for entry in reversed(manifest.tables):
+                if entry.name in anchored:
+                    _delete_missing(conn, schema, catalog.tables[entry.name], stages[entry.name])
+            for entry in manifest.tables:
+                if entry.name in anchored:
+                    _upsert(conn, schema, catalog.tables[entry.name], entry, stages[entry.name])
+                else:
+                    copy_in(conn, reader, entry, sql.Identifier(schema, entry.name))
         for sequence in manifest.sequences:
             set_sequence(conn, schema, sequence.name, sequence.last_value)
         for entry in manifest.tables:

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from edulink_db.backup.archive import ArchiveReader, BackupError
+from edulink_db.backup.bulk import indexes_deferred
 from edulink_db.backup.catalog import fetch_catalog
 from edulink_db.backup.definitions import LeftOut, local_definitions
 from edulink_db.backup.load import copy_in, set_sequence, verify
@@ -39,9 +40,16 @@ def restore_scratch(conn: psycopg.Connection[Any], reader: ArchiveReader) -> lis
         conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
         left_out = _definitions(conn, reader, manifest)
         _tables_outside_migrations(conn, manifest)
-        for entry in manifest.tables:
-            table = sql.Identifier(schema, entry.name)
-            copy_in(conn, reader, entry, table)
+        names = [t.name for t in manifest.tables]
+        # Rows a migration may have seeded are in the backup too.
+        conn.execute(
+            sql.SQL("TRUNCATE {}").format(
+                sql.SQL(", ").join(sql.Identifier(schema, n) for n in names)
+            )
+        )
+        with indexes_deferred(conn, schema, names):
+            for entry in manifest.tables:
+                copy_in(conn, reader, entry, sql.Identifier(schema, entry.name))
         for sequence in manifest.sequences:
             set_sequence(conn, schema, sequence.name, sequence.last_value)
         for entry in manifest.tables:
