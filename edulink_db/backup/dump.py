@@ -233,20 +233,20 @@ def _table(
     checksum_of = checksums.start(table_checksum_sql(name, table.column_names, table.binary_rows))
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
     file = f"data/{table.name}.copy"
-    sent = 0
-    statement = sql.SQL("COPY {} ({}) TO STDOUT").format(name, columns)
-    with writer.member(file) as member, conn.cursor() as cursor, cursor.copy(statement) as copy:
-        buffer = bytearray()
-        for data in copy:
-            buffer += data
-            if len(buffer) >= CHUNK:
-                # In COPY's text format a row ends with a newline and a newline inside a
-                # value is escaped, so this counts rows exactly.
-                sent += buffer.count(b"\n")
-                member.write(buffer)
-                buffer = bytearray()
-        sent += buffer.count(b"\n")
-        member.write(buffer)
+    binary = table.binary_rows
+    statement = sql.SQL("COPY {} ({}) TO STDOUT{}").format(
+        name, columns, sql.SQL(" (FORMAT binary)" if binary else "")
+    )
+    with writer.member(file) as member, conn.cursor() as cursor:
+        with cursor.copy(statement) as copy:
+            buffer = bytearray()
+            for data in copy:
+                buffer += data
+                if len(buffer) >= CHUNK:
+                    member.write(buffer)
+                    buffer = bytearray()
+            member.write(buffer)
+        sent = cursor.rowcount  # COPY's command tag
     checksum = checksum_of()
     if checksum.rows != sent:
         raise BackupError(
@@ -260,6 +260,7 @@ def _table(
         rows=checksum.rows,
         checksum=checksum.digest,
         binary_rows=table.binary_rows,
+        format="binary" if binary else "text",
         file=file,
         bytes=member.bytes,
         sha256=member.sha256,

@@ -21,7 +21,9 @@ def copy_in(
     conn: psycopg.Connection[Any], reader: ArchiveReader, entry: TableEntry, into: sql.Composable
 ) -> None:
     """COPY the table's rows from the archive into `into` (a table of the same columns)."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(into, columns_of(entry))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        into, columns_of(entry), sql.SQL(" (FORMAT binary)" if entry.format == "binary" else "")
+    )
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
         for chunk in reader.chunks(entry.file, entry.sha256):
             copy.write(chunk)
