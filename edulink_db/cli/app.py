@@ -24,7 +24,7 @@ from edulink_db.audit.run import exceeds, run_audit
 from edulink_db.catalogue.deep import check_on_server
 from edulink_db.catalogue.expressions import unsettled_expressions
 from edulink_db.catalogue.load import LoadedCatalogue, load_catalogue
-from edulink_db.cli import django, migrate_data
+from edulink_db.cli import django, migrate_data, operations
 from edulink_db.cli.console import (
     EXIT_CANNOT_RUN,
     EXIT_FINDINGS,
@@ -53,7 +53,18 @@ from edulink_db.project import Project, load_project
 from edulink_db.revision import checkout_inputs
 from edulink_db.stackfile import choose_stack, known_stacks, load_stack_file
 
-COMMANDS = ("validate", "matrix", "audit", "django-settings", "django-models", "migrate-data")
+COMMANDS = (
+    "validate",
+    "matrix",
+    "audit",
+    "django-settings",
+    "django-models",
+    "migrate-data",
+    "inspect",
+    "backup",
+    "restore",
+    "rollback",
+)
 
 app = typer.Typer(
     name="edulink-db",
@@ -61,7 +72,8 @@ app = typer.Typer(
         "The Edulink database platform as code. validate checks every input; matrix shows "
         "who may do what; audit compares a live database with the plan; django-settings "
         "prints a service's DATABASES entry; django-models writes its read models; "
-        "migrate-data moves a legacy database into its schema. Exit codes: 0 success, "
+        "migrate-data moves a legacy database into its schema; inspect, backup, restore and "
+        "rollback operate one service. Exit codes: 0 success, "
         "1 findings, 2 could not run."
     ),
     no_args_is_help=True,
@@ -353,6 +365,7 @@ def _tool_info() -> ToolInfo:
 
 migrate_data.register(app)
 django.register(app, user_errors(invalid_input=EXIT_CANNOT_RUN))
+operations.register(app)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ md5's output is fixed by definition.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,11 +86,19 @@ def legacy_checksum_sql(move: TableMove) -> sql.Composed:
 
 
 def target_checksum_sql(move: TableMove) -> sql.Composed:
-    select = sql.SQL("SELECT {} FROM {}").format(move.target_columns(), move.target.identifier())
+    return table_checksum_sql(
+        move.target.identifier(), [c.target for c in move.columns], move.binary_rows
+    )
+
+
+def table_checksum_sql(table: sql.Composable, columns: Sequence[str], binary: bool) -> sql.Composed:
+    """The checksum of `columns` of a table as it is: what the data move computes on its
+    target, and what a backup records and a restore verifies."""
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     return _checksum_of(
-        select,
-        sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c.target)) for c in move.columns),
-        move.binary_rows,
+        sql.SQL("SELECT {} FROM {}").format(names, table),
+        sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in columns),
+        binary,
     )
 
 

@@ -1,0 +1,76 @@
+"""`restore_service`: open and check a backup file, then restore it into a scratch database
+(the drill) or in place (the platform's own schema, other services untouched)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from edulink_db.backup.archive import ArchiveReader, BackupError
+from edulink_db.backup.definitions import LeftOut
+from edulink_db.backup.in_place import InPlaceResult, restore_in_place
+from edulink_db.backup.manifest import Manifest
+from edulink_db.backup.scratch import restore_scratch
+from edulink_db.backup.session import connect, reason
+from edulink_db.datamove.run import describe_dsn
+
+APPLICATION_NAME = "edulink-db restore"
+LOCK_TIMEOUT = "10s"
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    service: str
+    source: Path
+    dsn: str
+    in_place: bool = False
+    lock_timeout: str = LOCK_TIMEOUT
+
+    def __repr__(self) -> str:  # the DSN may hold a password
+        return f"RestoreRequest(service={self.service!r}, in_place={self.in_place})"
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    manifest: Manifest
+    target: str  # user@host:port/db, without the password
+    in_place: bool
+    seconds: float
+    left_out: tuple[LeftOut, ...] = ()
+    in_place_result: InPlaceResult | None = field(default=None)
+
+
+def restore_service(request: RestoreRequest) -> RestoreReport:
+    """Raise ValidationFailed (refused, nothing changed) or BackupError (failed and rolled
+    back, nothing changed)."""
+    started = time.monotonic()
+    reader = ArchiveReader(request.source)
+    try:
+        manifest = reader.manifest
+        if manifest.service != request.service:
+            raise BackupError(
+                f"{request.source} is a backup of {manifest.service}, not {request.service}"
+            )
+        reader.check()
+        where = describe_dsn(request.dsn)
+        try:
+            with connect(request.dsn, APPLICATION_NAME) as conn:
+                if request.in_place:
+                    result = restore_in_place(conn, reader, request.lock_timeout)
+                    return RestoreReport(
+                        manifest, where, True, time.monotonic() - started, in_place_result=result
+                    )
+                left_out = restore_scratch(conn, reader)
+                return RestoreReport(
+                    manifest, where, False, time.monotonic() - started, tuple(left_out)
+                )
+        except psycopg.Error as error:
+            raise BackupError(
+                f"the restore of {request.service} into {where} failed: {reason(error)}; "
+                "its transaction was rolled back, nothing was changed"
+            ) from error
+    finally:
+        reader.close()

@@ -1,0 +1,242 @@
+"""`edulink-db inspect | backup | restore | rollback`: operating each service on the shared
+database. Thin: parse options, call the core, print, choose the exit code.
+
+Exit codes as for `audit`: 0 clean / done, 1 findings at or above --fail-on (inspect) or a
+refusal before anything changed (restore, rollback), 2 the command could not run or failed
+(and rolled back). `register(app)` adds the commands to a typer app.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from edulink_db.backup.dump import BackupRequest, backup_service
+from edulink_db.backup.render import render_backup, render_restore
+from edulink_db.backup.restore import LOCK_TIMEOUT, RestoreRequest, restore_service
+from edulink_db.errors import UserError, ValidationFailed
+from edulink_db.finding import Level
+from edulink_db.inspect.render import render
+from edulink_db.inspect.run import exceeds, run_inspect
+from edulink_db.inspect.scope import scope_of
+from edulink_db.inspect.thresholds import load_thresholds
+from edulink_db.project import Project, load_project
+from edulink_db.rollback.render import render_rollback
+from edulink_db.rollback.run import RollbackRequest, rollback_service
+from edulink_db.stackfile import read_stack_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RootOption = Annotated[
+    Path,
+    typer.Option("--root", help="The project folder (catalogue.yaml, migrations/, stack files)."),
+]
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="The stack whose settings to use.")]
+
+
+def _consoles() -> tuple[Console, Console]:
+    return Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+
+
+def user_errors(command: F) -> F:
+    """A refusal (problems found, nothing changed) exits 1; another user error exits 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        err = Console(stderr=True, soft_wrap=True)
+        try:
+            return command(*args, **kwargs)
+        except ValidationFailed as failed:
+            for issue in failed.issues:
+                err.print(str(issue), markup=False, highlight=False)
+            err.print(
+                f"{len(failed.issues)} problem(s) found; nothing was changed", style="bold red"
+            )
+            raise typer.Exit(1) from None
+        except UserError as error:
+            err.print(f"error: {error}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _quiet_psycopg() -> None:
+    """psycopg logs a warning when a COPY ends with a lost connection; the error that
+    follows says it better, once."""
+    log = logging.getLogger("psycopg")
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+
+
+def _project(root: Path, stack: str) -> Project:
+    config, secret = read_stack_config(root, stack)
+    return load_project(root, stack, config, secret, require_secrets=False)
+
+
+class InspectFormat(StrEnum):
+    table = "table"
+    json = "json"
+    prometheus = "prometheus"
+
+
+@user_errors
+def inspect(
+    dsn: Annotated[
+        str,
+        typer.Option(
+            "--dsn",
+            envvar="EDULINK_INSPECT_DSN",
+            help="The database to inspect (or EDULINK_INSPECT_DSN).",
+            show_default=False,
+        ),
+    ],
+    service: Annotated[
+        list[str] | None, typer.Option("--service", help="Only this service (repeatable).")
+    ] = None,
+    format: Annotated[InspectFormat, typer.Option("--format", "-f")] = InspectFormat.table,
+    thresholds: Annotated[
+        Path | None, typer.Option("--thresholds", help="YAML file overriding the thresholds.")
+    ] = None,
+    fail_on: Annotated[
+        Level, typer.Option("--fail-on", help="Exit 1 at or above this level.")
+    ] = Level.warning,
+    allow_not_evaluated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-not-evaluated", help="Do not fail on checks that could not be evaluated."
+        ),
+    ] = False,
+    root: RootOption = Path("."),
+    stack: StackOption = "prod",
+) -> None:
+    """Per-service health: sizes, index use, cache, bloat, vacuum, sessions, locks, top
+    statements, connections and timeouts against the plan, RLS plans; read-only."""
+    out, _ = _consoles()
+    limits = load_thresholds(thresholds)
+    scope = scope_of(_project(root, stack).plan, service or ())
+    report = run_inspect(dsn, scope, limits)
+    out.print(render(report, format.value), markup=False, highlight=False, end="")
+    if exceeds(report, fail_on, fail_on_unknown=not allow_not_evaluated):
+        raise typer.Exit(1)
+
+
+DsnOption = Annotated[
+    str,
+    typer.Option(
+        "--dsn",
+        envvar="EDULINK_DSN",
+        help="The database, as the platform admin (or EDULINK_DSN; keep passwords off the "
+        "command line).",
+        show_default=False,
+    ),
+]
+ServiceOption = Annotated[str, typer.Option("--service", help="The service.")]
+
+
+@user_errors
+def backup(
+    service: ServiceOption,
+    dsn: DsnOption,
+    out: Annotated[Path, typer.Option("--out", help="The backup file to write.")],
+    compress: Annotated[
+        bool, typer.Option("--compress/--no-compress", help="Deflate the data (slower).")
+    ] = False,
+    root: RootOption = Path("."),
+) -> None:
+    """Back up one service's schema (definitions, rows, checksums, migration history) to a
+    file, from one consistent snapshot; read-only."""
+    out_console, _ = _consoles()
+    _quiet_psycopg()
+    request = BackupRequest(root=root, service=service, dsn=dsn, out=out, compress=compress)
+    report = backup_service(request)
+    out_console.print(render_backup(report), markup=False, highlight=False)
+
+
+@user_errors
+def restore(
+    service: ServiceOption,
+    source: Annotated[Path, typer.Option("--from", help="The backup file.")],
+    dsn: DsnOption,
+    in_place: Annotated[
+        bool,
+        typer.Option(
+            "--in-place",
+            help="Restore onto the platform's own schema, leaving roles, grants, policies and "
+            "other services' rows as they are; without it, into a database that has no such "
+            "schema (a drill).",
+        ),
+    ] = False,
+    lock_timeout: Annotated[
+        str, typer.Option("--lock-timeout", help="How long to wait for the schema's tables.")
+    ] = LOCK_TIMEOUT,
+) -> None:
+    """Restore one service's schema from a backup, in one transaction, verified against the
+    backup's manifest; refused before anything changes if other services' rows would lose
+    what they reference."""
+    out_console, _ = _consoles()
+    _quiet_psycopg()
+    request = RestoreRequest(
+        service=service, source=source, dsn=dsn, in_place=in_place, lock_timeout=lock_timeout
+    )
+    report = restore_service(request)
+    out_console.print(render_restore(report), markup=False, highlight=False)
+
+
+@user_errors
+def rollback(
+    service: ServiceOption,
+    dsn: DsnOption,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            envvar="EDULINK_ROLLBACK_DSN",
+            help="The standalone database to roll back into (or EDULINK_ROLLBACK_DSN).",
+            show_default=False,
+        ),
+    ],
+    root: RootOption = Path("."),
+    mappings: Annotated[
+        Path | None,
+        typer.Option("--mappings", help="The folder of <service>.yaml mappings; default: legacy/."),
+    ] = None,
+) -> None:
+    """Copy a moved service's schema back into a standalone database shaped like its legacy
+    one (the inverse of legacy/<service>.yaml), verified with the data move's checksums."""
+    out_console, _ = _consoles()
+    _quiet_psycopg()
+    request = RollbackRequest(
+        root=root, service=service, source=dsn, target=to, mapping_dir=mappings
+    )
+    out_console.print(render_rollback(rollback_service(request)), markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `inspect`, `backup`, `restore` and `rollback` to `app`."""
+    app.command("inspect")(inspect)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+    app.command("rollback")(rollback)
+
+
+def main() -> None:
+    """`python -m edulink_db.cli.operations`: these commands on their own."""
+    app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+    @app.callback()
+    def _root() -> None:
+        """edulink-db: operating the services' database."""
+
+    register(app)
+    app(prog_name="edulink-db")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
