@@ -21,6 +21,7 @@ import pwd
 import shutil
 import stat
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from edulink_db.errors import UserError
 SERVER_OS_USER: Final = "postgres"
 DATABASE: Final = "postgres"
 START_TIMEOUT_S: Final = 60
+SOCKET_PATH_MAX: Final = 107
 
 
 class EmbeddedError(UserError):
@@ -55,7 +57,11 @@ class EmbeddedServer:
 
     @property
     def socket_dir(self) -> Path:
-        return self.data_dir
+        """Inside the data folder, unless that path is too long for a unix socket (107 bytes
+        on Linux): then a short folder of its own under the system's temporary folder."""
+        if len(str(self.data_dir)) + len("/.s.PGSQL.65535") <= SOCKET_PATH_MAX:
+            return self.data_dir
+        return Path(tempfile.gettempdir()) / f"edulink-dev-{self.port}"
 
     def initialized(self) -> bool:
         return (self.data_dir / "PG_VERSION").is_file()
@@ -85,6 +91,11 @@ class EmbeddedServer:
     def start(self) -> None:
         if self.running():
             return
+        if self.socket_dir != self.data_dir:
+            self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+            user = _server_user()
+            if user:
+                _chown(self.socket_dir, user)
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.socket_dir}"
         argv = ["pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w"]
         argv += ["-t", str(START_TIMEOUT_S), "-o", options]
