@@ -155,14 +155,20 @@ def summary(outcome: dict[str, Any]) -> Counter[str]:
 
 
 def workspace(
-    tmp: Path, stack: str, cluster: Cluster, database: str, config: dict[str, Any]
+    tmp: Path,
+    stack: str,
+    cluster: Cluster,
+    database: str,
+    config: dict[str, Any],
+    project: Path = ROOT,
 ) -> Workspace:
-    """Copy the project, write the stack file pointing at `database`, log in to a file
-    backend and create the stack with the admin password set as a secret."""
+    """Copy the project (this checkout, or a generated one beside the real program), write
+    the stack file pointing at `database`, log in to a file backend and create the stack
+    with the admin password set as a secret."""
     folder = tmp / "project"
     folder.mkdir(parents=True)
     for item in PROJECT_FILES:
-        source = ROOT / item
+        source = project / item if (project / item).exists() else ROOT / item
         if source.is_dir():
             shutil.copytree(source, folder / item)
         else:
