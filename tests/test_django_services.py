@@ -11,7 +11,7 @@ session mode, and the server directly — and with psycopg 3 and psycopg2, each 
 
 What is not emulated: Supavisor itself (no binary here) — its `<role>.<project ref>` user
 names (the settings' USER is overridden with the plain role), its auth_query, its pool keyed
-by search_path; and TLS (sslmode is overridden with `disable`).
+by search_path; and TLS only as far as the test server serves it (sslmode follows it).
 """
 
 from __future__ import annotations

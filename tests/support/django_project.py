@@ -3,8 +3,9 @@ generates, and run with `manage.py` in a subprocess as a deployment would run it
 
 Where it connects is an `Endpoint`: a local PgBouncer (transaction mode, strict or ignoring
 `options`; session mode) or the PostgreSQL server itself. The project's settings override
-HOST, PORT and USER with it, NAME with the test's database and sslmode with `disable` (the
-local servers have no TLS); every other key is the generated one.
+HOST, PORT and USER with it, NAME with the test's database and sslmode with the cluster's
+(`require` where the build serves TLS, as the generated settings say; `disable` on pgserver's
+16, built without it); every other key is the generated one.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Endpoint:
     kind: EndpointKind
     host: str
     port: int
+    sslmode: str
 
 
 @contextmanager
@@ -62,12 +64,12 @@ def open_endpoint(
 ) -> Iterator[Endpoint]:
     """The endpoint, running for the duration of the block."""
     if kind.pool_mode is None:
-        yield Endpoint(kind, cluster.host, cluster.port)
+        yield Endpoint(kind, cluster.host, cluster.port, cluster.sslmode)
         return
     with pgbouncer(
         cluster, users, pool_size, kind.pool_mode, kind.ignore_startup_parameters
     ) as pooler:
-        yield Endpoint(kind, pooler.host, pooler.port)
+        yield Endpoint(kind, pooler.host, pooler.port, cluster.sslmode)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class DjangoProject:
             "EDULINK_PORT": str(endpoint.port),
             "EDULINK_USER": self.login_role,
             "EDULINK_DBNAME": self.database,
+            "EDULINK_SSLMODE": endpoint.sslmode,
             "EDULINK_DRIVER": driver,
             f"{self.service.upper()}_DB_PASSWORD": self.password,
         }

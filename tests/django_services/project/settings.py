@@ -2,8 +2,9 @@
 
 The test overrides only where the database is, because Supabase is not here: HOST, PORT and
 USER point at the local PgBouncer or PostgreSQL (which knows no `<role>.<ref>` user names),
-NAME at the test's database, and sslmode is `disable` because the local servers have no
-TLS. Every other key is used exactly as generated.
+NAME at the test's database, and sslmode follows the test server (`require` where its build
+serves TLS, as generated; `disable` on a build without it). Every other key is used exactly
+as generated.
 """
 
 import os
@@ -16,7 +17,7 @@ DATABASES["default"].update(
     USER=os.environ["EDULINK_USER"],
     NAME=os.environ["EDULINK_DBNAME"],
 )
-DATABASES["default"]["OPTIONS"]["sslmode"] = "disable"
+DATABASES["default"]["OPTIONS"]["sslmode"] = os.environ["EDULINK_SSLMODE"]
 
 SECRET_KEY = "test-only-not-secret"
 INSTALLED_APPS = [
