@@ -5,7 +5,8 @@ Layers, one way: `catalog` (one bulk read of the schema: tables, columns, keys, 
 in and out, sequences, migration history) → `manifest` (what a backup holds, validated with
 pydantic before anything is restored) → `archive` (the file: a zip of the manifest, the
 migration files that define the schema, and one COPY stream per table, each with its
-SHA-256) → `dump` (backup) / `scratch` and `in_place` (restore), both verified with the data
+SHA-256) → `dump` (backup) / `scratch` and `in_place` (restore; `references` checks what other
+schemas point at, `bulk` loads rows before indexes and keys), both verified with the data
 move's order-independent checksums → `render` (text). Nothing in this package prints.
 
 Why COPY and not pg_dump: pg_dump must be of the server's major version or newer, and the

@@ -1,5 +1,6 @@
 """The backup file: one zip archive holding `manifest.json`, the migration files
-(`definitions/NNNN_name.sql`) and one COPY text stream per table (`data/<table>.copy`).
+(`definitions/NNNN_name.sql`) and one COPY stream per table (`data/<table>.copy`, in COPY's
+binary format where every column has a built-in type, its text format otherwise).
 
 Why a zip: members can be written as they stream from the server without knowing their size
 first (a tar header needs it), the manifest can be read without reading the data, and every

@@ -15,10 +15,10 @@ from edulink_db.backup.in_place import InPlaceResult, restore_in_place
 from edulink_db.backup.manifest import Manifest
 from edulink_db.backup.scratch import restore_scratch
 from edulink_db.backup.session import connect, reason
-from edulink_db.datamove.run import describe_dsn
+from edulink_db.dsn import describe_dsn
 
 APPLICATION_NAME = "edulink-db restore"
-LOCK_TIMEOUT = "10s"
+LOCK_TIMEOUT = "10s"  # the CLI's default too
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from edulink_db.backup.archive import BackupError
-from edulink_db.datamove.run import describe_dsn
 from edulink_db.datamove.verify import pin_settings
+from edulink_db.dsn import describe_dsn
 
 CONNECT_TIMEOUT_S = 10
 

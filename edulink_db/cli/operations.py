@@ -13,24 +13,20 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from edulink_db.backup.dump import BackupRequest, backup_service
-from edulink_db.backup.render import render_backup, render_restore
-from edulink_db.backup.restore import LOCK_TIMEOUT, RestoreRequest, restore_service
 from edulink_db.errors import UserError, ValidationFailed
 from edulink_db.finding import Level
-from edulink_db.inspect.render import render
-from edulink_db.inspect.run import exceeds, run_inspect
-from edulink_db.inspect.scope import scope_of
-from edulink_db.inspect.thresholds import load_thresholds
-from edulink_db.project import Project, load_project
-from edulink_db.rollback.render import render_rollback
-from edulink_db.rollback.run import RollbackRequest, rollback_service
-from edulink_db.stackfile import read_stack_config
+
+if TYPE_CHECKING:
+    from edulink_db.project import Project
+
+# Each command imports what it runs when it runs: a restore does not pay for the compiler, the
+# audit or pglast's catalogue checks at start-up (benchmarks/backup_restore measures it).
+LOCK_TIMEOUT = "10s"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +72,9 @@ def _quiet_psycopg() -> None:
 
 
 def _project(root: Path, stack: str) -> Project:
+    from edulink_db.project import load_project
+    from edulink_db.stackfile import read_stack_config
+
     config, secret = read_stack_config(root, stack)
     return load_project(root, stack, config, secret, require_secrets=False)
 
@@ -118,6 +117,11 @@ def inspect(
 ) -> None:
     """Per-service health: sizes, index use, cache, bloat, vacuum, sessions, locks, top
     statements, connections and timeouts against the plan, RLS plans; read-only."""
+    from edulink_db.inspect.render import render
+    from edulink_db.inspect.run import exceeds, run_inspect
+    from edulink_db.inspect.scope import scope_of
+    from edulink_db.inspect.thresholds import load_thresholds
+
     out, _ = _consoles()
     limits = load_thresholds(thresholds)
     scope = scope_of(_project(root, stack).plan, service or ())
@@ -152,6 +156,9 @@ def backup(
 ) -> None:
     """Back up one service's schema (definitions, rows, checksums, migration history) to a
     file, from one consistent snapshot; read-only."""
+    from edulink_db.backup.dump import BackupRequest, backup_service
+    from edulink_db.backup.render import render_backup
+
     out_console, _ = _consoles()
     _quiet_psycopg()
     request = BackupRequest(root=root, service=service, dsn=dsn, out=out, compress=compress)
@@ -180,6 +187,9 @@ def restore(
     """Restore one service's schema from a backup, in one transaction, verified against the
     backup's manifest; refused before anything changes if other services' rows would lose
     what they reference."""
+    from edulink_db.backup.render import render_restore
+    from edulink_db.backup.restore import RestoreRequest, restore_service
+
     out_console, _ = _consoles()
     _quiet_psycopg()
     request = RestoreRequest(
@@ -210,6 +220,9 @@ def rollback(
 ) -> None:
     """Copy a moved service's schema back into a standalone database shaped like its legacy
     one (the inverse of legacy/<service>.yaml), verified with the data move's checksums."""
+    from edulink_db.rollback.render import render_rollback
+    from edulink_db.rollback.run import RollbackRequest, rollback_service
+
     out_console, _ = _consoles()
     _quiet_psycopg()
     request = RollbackRequest(

@@ -42,6 +42,7 @@ from edulink_db.datamove.progress import NoProgress, Progress, TableResult
 from edulink_db.datamove.runrecord import RunRecord, act_as, ensure_run_table, fetch_runs
 from edulink_db.datamove.transfer import copy_table
 from edulink_db.datamove.verify import Checksum, pin_settings
+from edulink_db.dsn import describe_dsn
 from edulink_db.errors import Issue, ensure_no_issues
 
 APPLICATION_NAME = "edulink-db migrate-data"
@@ -229,19 +230,6 @@ def _open_snapshot(conn: psycopg.Connection[Any], snapshot: str | None = None) -
         ) from error
     assert row is not None
     return str(row[0])
-
-
-def describe_dsn(dsn: str) -> str:
-    """`user@host:port/dbname`, never the password."""
-    try:
-        params = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "(an invalid connection string)"
-    user = params.get("user", "")
-    host = params.get("host", "localhost")
-    port = params.get("port", "5432")
-    dbname = params.get("dbname", "")
-    return f"{user}@{host}:{port}/{dbname}" if user else f"{host}:{port}/{dbname}"
 
 
 def _connect(dsn: str, side: str, autocommit: bool) -> psycopg.Connection[Any]:

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 
-from edulink_db.datamove.plan import TableMove
+if TYPE_CHECKING:  # the checksums are imported where no plan is compiled (backup, restore)
+    from edulink_db.datamove.plan import TableMove
+
 
 # Every setting that changes the text of a value, pinned on both sides with SET LOCAL.
 SESSION_SETTINGS: dict[str, str] = {

@@ -56,11 +56,7 @@ _TABLES = sql.SQL(
     "   FROM pg_catalog.pg_stats s WHERE s.schemaname = ANY(%(schemas)s)"
     "   GROUP BY 1, 2)"
     " SELECT n.nspname::text, c.relname::text, c.reltuples::float8, c.relpages::bigint,"
-    " pg_catalog.pg_table_size(c.oid)"
-    "   - coalesce(pg_catalog.pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0),"
-    " pg_catalog.pg_indexes_size(c.oid),"
-    " coalesce(pg_catalog.pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0),"
-    " pg_catalog.pg_total_relation_size(c.oid),"
+    " z.heap - z.toast, z.indexes, z.toast, z.heap + z.indexes,"
     " coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0), coalesce(s.seq_scan, 0),"
     " coalesce(s.seq_tup_read, 0), coalesce(s.idx_scan, 0), coalesce(s.n_tup_ins, 0),"
     " coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_del, 0),"
@@ -75,6 +71,10 @@ _TABLES = sql.SQL(
     " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
     " LEFT JOIN pg_catalog.pg_statio_all_tables io ON io.relid = c.oid"
     " LEFT JOIN widths w ON w.schemaname = n.nspname AND w.tablename = c.relname"
+    # Each size function reads the sizes of files: every one is asked once per table.
+    " CROSS JOIN LATERAL (SELECT pg_catalog.pg_table_size(c.oid) AS heap,"
+    "   pg_catalog.pg_indexes_size(c.oid) AS indexes,"
+    "   coalesce(pg_catalog.pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0) AS toast) z"
     " WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p')"
     " ORDER BY 1, 2"
 )

@@ -29,7 +29,6 @@ from edulink_db.datamove.catalog import QualifiedName, fetch_target_tables
 from edulink_db.datamove.errors import DataMoveError
 from edulink_db.datamove.mapping import LoadedMapping, load_mapping
 from edulink_db.datamove.plan import TableMove, compile_move
-from edulink_db.datamove.run import describe_dsn
 from edulink_db.datamove.runrecord import fetch_runs
 from edulink_db.datamove.verify import (
     Checksum,
@@ -38,6 +37,7 @@ from edulink_db.datamove.verify import (
     pin_settings,
     target_checksum_sql,
 )
+from edulink_db.dsn import describe_dsn
 from edulink_db.errors import Issue, ValidationFailed, ensure_no_issues
 from edulink_db.rollback.inverse import InversePlan, InverseTable, invert_mapping
 
