@@ -95,7 +95,7 @@ class EmbeddedServer:
             self.socket_dir.mkdir(mode=0o700, exist_ok=True)
             user = _server_user()
             if user:
-                _chown(self.socket_dir, user)
+                chown(self.socket_dir, user)
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.socket_dir}"
         argv = ["pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w"]
         argv += ["-t", str(START_TIMEOUT_S), "-o", options]
@@ -120,9 +120,9 @@ class EmbeddedServer:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         user = _server_user()
         if user:
-            _allow_traversal(self.data_dir.parent)
-            _allow_traversal(self.bin_dir)
-            _chown(self.data_dir.parent, user)
+            allow_traversal(self.data_dir.parent)
+            allow_traversal(self.bin_dir)
+            chown(self.data_dir.parent, user)
         argv = ["initdb", "-D", str(self.data_dir), "-U", BOOTSTRAP_SUPERUSER]
         argv += ["--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8"]
         self._tool([*argv, "--locale=C.UTF-8"])
@@ -161,15 +161,19 @@ def _server_user() -> str | None:
     return SERVER_OS_USER if os.geteuid() == 0 else None
 
 
-def _allow_traversal(path: Path) -> None:
-    """Let the server's OS user reach `path`: only the search bit (o+x), where it is missing."""
+def allow_traversal(path: Path) -> None:
+    """Let the server's OS user reach `path`: add only the search bit (o+x) where it is missing.
+
+    A checkout or pytest's tmp_path may sit under a 0700 folder; without this, initdb run as
+    `postgres` cannot reach the data folder. Search without read does not expose listings.
+    """
     for parent in [path, *path.parents]:
         mode = parent.stat().st_mode
         if not mode & stat.S_IXOTH:
             parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
-def _chown(path: Path, user: str) -> None:
+def chown(path: Path, user: str) -> None:
     entry = pwd.getpwnam(user)
     os.chown(path, entry.pw_uid, entry.pw_gid)
 

@@ -24,11 +24,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import pwd
 import secrets
 import shutil
 import socket
-import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,6 +38,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from edulink_db.embedded import allow_traversal, chown
 from edulink_db.emulation import SQL_FILE as EMULATION_SQL
 from edulink_db.emulation import emulation_sections
 from edulink_db.server_binaries import ServerBinariesError, server_bin_dir
@@ -521,23 +520,6 @@ def _log_tail(log: Path, lines: int = 30) -> str:
         return "(no server log)"
 
 
-def _allow_traversal(path: Path) -> None:
-    """Let the server's OS user reach `path`: add only the search bit (o+x) where it is missing.
-
-    pytest's tmp_path lives under a 0700 /tmp/pytest-of-root; without this, initdb run as
-    `postgres` cannot reach the data directory. Search without read does not expose listings.
-    """
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
-
-
-def _chown(path: Path, user: str) -> None:
-    entry = pwd.getpwnam(user)
-    os.chown(path, entry.pw_uid, entry.pw_gid)
-
-
 def _socket_dir(root: Path) -> tuple[Path, bool]:
     """The unix socket directory: inside the cluster root, or a short /tmp dir if that is too long.
 
@@ -572,10 +554,10 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
         if run_as:
             # The data root, and the binaries: pgserver's live in the virtualenv, which may sit
             # in a private checkout (a CI runner's `mktemp -d` is mode 0700).
-            _allow_traversal(root)
-            _allow_traversal(bin_dir.parent)
+            allow_traversal(root)
+            allow_traversal(bin_dir.parent)
             for path in (root, sock_dir):
-                _chown(path, run_as)
+                chown(path, run_as)
             # A clear error beats initdb's "could not find a postgres to execute".
             try:
                 _run([str(bin_dir / "postgres"), "--version"], run_as=run_as, cwd=root)
@@ -588,7 +570,7 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
         pwfile.write_text(superuser_password + "\n")
         pwfile.chmod(0o600)
         if run_as:
-            _chown(pwfile, run_as)
+            chown(pwfile, run_as)
         _run(
             [
                 str(bin_dir / "initdb"),
@@ -743,8 +725,8 @@ def _make_certificate(data_dir: Path, run_as: str | None) -> None:
     key.chmod(0o600)
     certificate.chmod(0o644)
     if run_as:
-        _chown(key, run_as)
-        _chown(certificate, run_as)
+        chown(key, run_as)
+        chown(certificate, run_as)
 
 
 def _require_tls(data_dir: Path) -> None:
@@ -772,7 +754,7 @@ def _write_settings(
     path = data_dir / "edulink_test.conf"
     path.write_text("".join(f"{key} = {value}\n" for key, value in settings.items()))
     if run_as:
-        _chown(path, run_as)
+        chown(path, run_as)
 
 
 def _check_version(cluster: Cluster) -> None:
