@@ -68,9 +68,11 @@ def _measure(cluster: Any, project: Path, stack: str, tmp: Path) -> dict[str, An
         k: v if isinstance(v, str) else json.dumps(v)
         for k, v in ((k, e["value"]) for k, e in raw.items())
     }
-    recording = run_program(stack, config, ["edulink-db:adminPassword"], ws.folder / "__main__.py")
     cluster.reset()
-    database = cluster.create_database()
+    database = cluster.create_database()  # the floor's own database, named in the recording
+    target = {**json.loads(config["edulink-db:target"]), "database": database}
+    config["edulink-db:target"] = json.dumps(target)
+    recording = run_program(stack, config, ["edulink-db:adminPassword"], ws.folder / "__main__.py")
     start = time.perf_counter()
     replay(recording, cluster.admin_dsn(database), admin_connection(cluster, database))
     row["floor"] = {"seconds": round(time.perf_counter() - start, 2)}
