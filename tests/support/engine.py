@@ -29,7 +29,7 @@ Where this differs from the engine (README, "How it is proven"):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -39,6 +39,7 @@ from psycopg import sql
 from tests.support.program import Recording, Registration
 from tests.support.provider_host import ProviderHost, _engine_value
 from tests.support.replay import (
+    _DEFAULT_OBJECTS,
     DYNAMIC,
     SKIPPED_PREFIXES,
     Replay,
@@ -258,8 +259,6 @@ def engine_inputs(registration: Registration) -> dict[str, Any]:
 
 
 def _with_inputs(registration: Registration, inputs: dict[str, Any]) -> Registration:
-    from dataclasses import replace
-
     return replace(registration, inputs=inputs)
 
 
@@ -299,12 +298,16 @@ def _delete_role(ex: _Executor, inputs: dict[str, Any]) -> None:
     ex.run(sql.SQL("DROP ROLE {}").format(role))
 
 
+def _schema_owner(ex: _Executor, name: str | None) -> str | None:
+    """The schema's owner, or None when there is no such schema."""
+    owner = ex.value("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", name)
+    return None if owner is None else str(owner)
+
+
 def _delete_schema(ex: _Executor, inputs: dict[str, Any]) -> None:
     name = inputs["name"]
-    if ex.value("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", name):
-        owner = ex.value(
-            "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", name
-        )
+    owner = _schema_owner(ex, name)
+    if owner is not None:
         ex.with_roles_granted(
             [owner], lambda: ex.run(sql.SQL("DROP SCHEMA {} RESTRICT").format(sql.Identifier(name)))
         )
@@ -312,11 +315,9 @@ def _delete_schema(ex: _Executor, inputs: dict[str, Any]) -> None:
 
 def _delete_grant(ex: _Executor, inputs: dict[str, Any]) -> None:
     schema = inputs.get("schema")
-    if not ex.value("SELECT TRUE FROM pg_namespace WHERE nspname = %s", schema):
+    owner = _schema_owner(ex, schema)
+    if owner is None:
         return  # the provider's read drops a grant whose schema is gone
-    owner = ex.value(
-        "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", schema
-    )
     revoke = next(
         grant_statements(
             inputs["role"],
@@ -340,8 +341,6 @@ def _delete_grant_role(ex: _Executor, inputs: dict[str, Any]) -> None:
 
 
 def _delete_default_privileges(ex: _Executor, inputs: dict[str, Any]) -> None:
-    from tests.support.replay import _DEFAULT_OBJECTS
-
     owner = inputs["owner"]
     prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {}").format(sql.Identifier(owner))
     if inputs.get("schema"):
