@@ -22,6 +22,15 @@ import psycopg
 from psycopg import sql
 
 from edulink_db.backup.archive import BackupError
+from edulink_db.backup.manifest import TableEntry
+
+# Below this many rows, re-creating a table's indexes costs more statements than it saves.
+BULK_ROWS = 10_000
+
+
+def bulk_tables(entries: Sequence[TableEntry], among: Sequence[str]) -> list[str]:
+    """The tables of `among` large enough to be loaded before their indexes."""
+    return [e.name for e in entries if e.name in among and e.rows >= BULK_ROWS]
 
 
 @dataclass(frozen=True, order=True)

@@ -35,7 +35,7 @@ import psycopg
 from psycopg import sql
 
 from edulink_db.backup.archive import ArchiveReader, BackupError
-from edulink_db.backup.bulk import indexes_deferred
+from edulink_db.backup.bulk import bulk_tables, indexes_deferred
 from edulink_db.backup.catalog import SchemaCatalog, Table, fetch_catalog
 from edulink_db.backup.load import columns_of, copy_in, set_sequence, verify
 from edulink_db.backup.manifest import Manifest, TableEntry
@@ -81,7 +81,7 @@ def restore_in_place(
                     sql.SQL(", ").join(sql.Identifier(schema, n) for n in replaced)
                 )
             )
-        with indexes_deferred(conn, schema, replaced):
+        with indexes_deferred(conn, schema, bulk_tables(manifest.tables, replaced)):
             for entry in reversed(manifest.tables):
                 if entry.name in anchored:
                     _delete_missing(conn, schema, catalog.tables[entry.name], stages[entry.name])

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from edulink_db.backup.archive import ArchiveReader, BackupError
-from edulink_db.backup.bulk import indexes_deferred
+from edulink_db.backup.bulk import bulk_tables, indexes_deferred
 from edulink_db.backup.catalog import fetch_catalog
 from edulink_db.backup.definitions import LeftOut, local_definitions
 from edulink_db.backup.load import copy_in, set_sequence, verify
@@ -47,7 +47,7 @@ def restore_scratch(conn: psycopg.Connection[Any], reader: ArchiveReader) -> lis
                 sql.SQL(", ").join(sql.Identifier(schema, n) for n in names)
             )
         )
-        with indexes_deferred(conn, schema, names):
+        with indexes_deferred(conn, schema, bulk_tables(manifest.tables, names)):
             for entry in manifest.tables:
                 copy_in(conn, reader, entry, sql.Identifier(schema, entry.name))
         for sequence in manifest.sequences:
