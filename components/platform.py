@@ -12,7 +12,6 @@ import pulumi_postgresql as postgresql
 
 from components.embedded_database import EmbeddedDatabase
 from components.generated_password import GeneratedPassword
-from components.local_database import LocalSupabaseDatabase
 from components.service_database import ServiceDatabase, ServiceDatabaseArgs, SharedResources
 from edulink_db.django.settings import django_database
 from edulink_db.endpoints import Endpoint, connection_url, endpoints
@@ -109,6 +108,9 @@ class DatabasePlatform(pulumi.ComponentResource):
             )
             return embedded.password, "127.0.0.1", spec.port, "disable", [embedded]
         assert settings.local_database is not None
+        # Imported here: pulumi_docker costs every other stack's program a third of a second.
+        from components.local_database import LocalSupabaseDatabase
+
         generated = GeneratedPassword(
             f"{name}-local-admin-password", length=32, opts=pulumi.ResourceOptions(parent=self)
         )

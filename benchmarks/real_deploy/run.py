@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -30,26 +29,24 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks" / "program_scale")]
+sys.path[:0] = [str(ROOT), str(HERE), str(ROOT / "benchmarks" / "program_scale")]
 
 import generate  # noqa: E402
+from deploy_profile import postmaster_pid, profiled  # noqa: E402
 
 from tests.support.cluster import cluster_base_dir, open_cluster  # noqa: E402
 from tests.support.deploy import admin_connection  # noqa: E402
 from tests.support.program import run_program  # noqa: E402
-from tests.support.pulumi_cli import Workspace, workspace  # noqa: E402
+from tests.support.pulumi_cli import Workspace, tools_bin, workspace  # noqa: E402
 from tests.support.replay import replay  # noqa: E402
 
 PROTECTED = {"edulink-db:disposable": False, "edulink-db:protected": True}
 
 
-def _timed(ws: Workspace, *argv: str) -> dict[str, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    ws.pulumi(*argv, "--stack", ws.stack)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": round(seconds, 2), "peak_mib": round(max(peak, before) / 1024, 1)}
+def _timed(ws: Workspace, *argv: str) -> dict[str, Any]:
+    assert ws.cluster.data_dir is not None, "the benchmark starts its own cluster"
+    command = [str(tools_bin() / "pulumi"), *argv, "--stack", ws.stack]
+    return profiled(command, ws.folder, ws.env, postmaster_pid(ws.cluster.data_dir))
 
 
 def _measure(cluster: Any, project: Path, stack: str, tmp: Path) -> dict[str, Any]:
@@ -58,7 +55,9 @@ def _measure(cluster: Any, project: Path, stack: str, tmp: Path) -> dict[str, An
     ws = workspace(tmp, stack, cluster, database, PROTECTED, project)
     row: dict[str, Any] = {"preview": _timed(ws, "preview")}
     row["up"] = _timed(ws, "up", "--yes", "--skip-preview")
+    row["noop_preview"] = _timed(ws, "preview")
     row["noop_up"] = _timed(ws, "up", "--yes")
+    row["noop_up_skip_preview"] = _timed(ws, "up", "--yes", "--skip-preview")
     ws.pulumi("config", "set", "--stack", stack, "edulink-db:protected", "false")
     ws.pulumi("config", "set", "--stack", stack, "edulink-db:disposable", "true")
     ws.pulumi("up", "--yes", "--skip-preview", "--stack", stack)  # lifts protect
