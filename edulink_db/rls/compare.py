@@ -21,7 +21,7 @@ from typing import Any
 from pglast import ast, enums, visitors
 from pglast.stream import RawStream
 
-from edulink_db.rls.expressions import PER_STATEMENT_FUNCTIONS
+from edulink_db.rowpolicy import PER_STATEMENT_FUNCTIONS
 from edulink_db.sqlexpr import NotOneExpression, parse_one_expression
 
 _OPERATOR_KINDS = {

@@ -1,4 +1,10 @@
-"""Policy expressions, parsed with pglast and emitted from the parse tree.
+"""Row-level security policies as the compiler writes them: the canonical SQL of their
+expressions and the names of the policies it generates.
+
+Below the catalogue and the plan, so that validating (`catalogue.checks`), compiling
+(`plan.compile`) and applying (`rls`) read one definition of both.
+
+Expressions are parsed with pglast and emitted from the parse tree.
 
 What reaches the database is never the text a user wrote but the deparsed tree of exactly
 one expression: `true) ; drop table x; --` does not parse as a single policy and is
@@ -11,7 +17,7 @@ per row — the Supabase linter's auth_rls_initplan rule, and orders of magnitud
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import pglast
 from pglast import ast, enums, visitors
@@ -87,3 +93,18 @@ def _reads_the_row(node: Any) -> bool:
 
     _Find()(node)
     return found
+
+
+class HasGroupRole(Protocol):
+    """A service, as far as naming its generated policies goes."""
+
+    @property
+    def group_role(self) -> str: ...
+
+
+def owner_policy_name(service: HasGroupRole) -> str:
+    return f"{service.group_role}_all"
+
+
+def reader_policy_name(consumer: HasGroupRole) -> str:
+    return f"{consumer.group_role}_read"
