@@ -35,8 +35,6 @@ class Transform:
 
 
 def parse_transform(text: str) -> Transform:
-    if not text.strip():
-        raise TransformError("is empty")
     try:
         value = parse_one_expression(text)
     except NotOneExpression as error:
