@@ -314,3 +314,22 @@ def test_read_reports_changes_made_by_hand_and_update_restores(
     }
     apply_changes(settings, plan_changes(live, state))
     assert read_state(settings, state) == state
+
+
+def test_a_policy_widened_to_public_by_hand_is_reported_and_restored(
+    prod: Deployment, security: tuple[ConnectionSettings, SecurityState]
+) -> None:
+    """PostgreSQL keeps `TO role, PUBLIC` as PUBLIC alone, role 0 in pg_policy.polroles, which
+    no row of pg_roles names: the reader (the audit's) calls it `public`, and the policy
+    differs from the plan."""
+    settings, state = security
+    with prod.superuser() as conn:
+        conn.execute(
+            "ALTER POLICY auth_service_role_all ON auth_schema.user_sessions"
+            " TO auth_service_role, PUBLIC"
+        )
+    live = read_state(settings, state)
+    drifted = {(p.table, p.name): p.using for p in live.policies if p not in state.policies}
+    assert drifted == {("user_sessions", "auth_service_role_all"): CHANGED}
+    apply_changes(settings, plan_changes(live, state))
+    assert read_state(settings, state) == state

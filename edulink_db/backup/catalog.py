@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from edulink_db.bookkeeping import HISTORY_TABLE
 from edulink_db.introspect.state import MigrationRecord
-from edulink_db.migrations.runner import HISTORY_TABLE
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from edulink_db.backup.definitions import LeftOut, local_definitions
 from edulink_db.backup.load import copy_in, set_sequence, verify
 from edulink_db.backup.manifest import Manifest, MigrationEntry
 from edulink_db.backup.session import prepare_transaction
+from edulink_db.bookkeeping import HISTORY_TABLE
 from edulink_db.datamove.expression import render_type_name
-from edulink_db.migrations.runner import HISTORY_TABLE
 
 
 def restore_scratch(conn: psycopg.Connection[Any], reader: ArchiveReader) -> list[LeftOut]:

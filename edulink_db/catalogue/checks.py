@@ -12,7 +12,12 @@ from edulink_db.catalogue.model import ResolvedService
 from edulink_db.errors import Issue
 from edulink_db.identifiers import is_identifier
 from edulink_db.migrations.ddl import SchemaShape, Table
-from edulink_db.rls.expressions import ExpressionError, render_expression
+from edulink_db.rowpolicy import (
+    ExpressionError,
+    owner_policy_name,
+    reader_policy_name,
+    render_expression,
+)
 from edulink_db.yamlsource import YamlSource
 
 # Names Supabase and PostgreSQL already use: owning or impersonating them would hand a
@@ -347,14 +352,6 @@ def _known(names: Iterable[str]) -> str:
 
 def _unknown_column(table: Table, column: str) -> str:
     return f"unknown column {table.schema}.{table.name}.{column}; known: {', '.join(table.columns)}"
-
-
-def owner_policy_name(service: ResolvedService) -> str:
-    return f"{service.group_role}_all"
-
-
-def reader_policy_name(consumer: ResolvedService) -> str:
-    return f"{consumer.group_role}_read"
 
 
 _NO_USING = {"insert"}

@@ -19,7 +19,7 @@ from edulink_db.catalogue.expressions import WrittenExpression, written_expressi
 from edulink_db.catalogue.load import LoadedCatalogue
 from edulink_db.errors import Issue, UserError
 from edulink_db.migrations.files import MigrationFile
-from edulink_db.rls.expressions import render_expression
+from edulink_db.rowpolicy import render_expression
 from edulink_db.yamlsource import YamlSource
 
 CONNECT_TIMEOUT_S = 10

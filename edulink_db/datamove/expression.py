@@ -2,7 +2,7 @@
 
 A transform is one SQL expression over the legacy row (`lower(btrim(email))`). What reaches
 the legacy server is never the text of the mapping file but the deparsed tree of exactly one
-expression, like the policy expressions of `rls.expressions`: a second statement, a
+expression, like the policy expressions of `rowpolicy`: a second statement, a
 sub-query or a reference to another table does not parse as a transform and is refused.
 
 Type names come from the target's catalog (`format_type`) and go through the same parser
@@ -35,8 +35,6 @@ class Transform:
 
 
 def parse_transform(text: str) -> Transform:
-    if not text.strip():
-        raise TransformError("is empty")
     try:
         value = parse_one_expression(text)
     except NotOneExpression as error:

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-RUN_TABLE = "edulink_data_migrations"
+from edulink_db.bookkeeping import RUN_TABLE
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 
 from psycopg import sql
 
+from edulink_db.bookkeeping import HISTORY_TABLE
 from edulink_db.introspect.session import CatalogSession
 from edulink_db.introspect.state import LiveHistory, LiveRelation, MigrationRecord
-from edulink_db.migrations.runner import HISTORY_TABLE
 
 
 def fetch_history(

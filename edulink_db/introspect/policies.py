@@ -2,6 +2,7 @@
 
 Expressions come from pg_get_expr in a session whose search_path is pg_catalog only, so every
 name outside pg_catalog is schema-qualified whatever the auditor's own search_path is.
+`rls.apply` reads the policies it installed through the same query, on its own connection.
 """
 
 from __future__ import annotations

@@ -16,11 +16,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from edulink_db.bookkeeping import HISTORY_TABLE
 from edulink_db.connection import ConnectionSettings, connect
 from edulink_db.errors import UserError
 from edulink_db.migrations.files import Step
-
-HISTORY_TABLE = "edulink_migrations"
 
 
 @dataclass(frozen=True)

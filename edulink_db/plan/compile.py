@@ -6,7 +6,6 @@ import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
-from edulink_db.catalogue.checks import owner_policy_name, reader_policy_name
 from edulink_db.catalogue.load import LoadedCatalogue
 from edulink_db.catalogue.model import Read, ResolvedService
 from edulink_db.environment.model import StackSettings
@@ -23,7 +22,7 @@ from edulink_db.plan.model import (
     ServicePlan,
     TableSecurityPlan,
 )
-from edulink_db.rls.expressions import render_expression
+from edulink_db.rowpolicy import owner_policy_name, reader_policy_name, render_expression
 
 
 def compile_plan(loaded: LoadedCatalogue, settings: StackSettings) -> AccessPlan:

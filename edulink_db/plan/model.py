@@ -139,7 +139,7 @@ class TableSecurityPlan:
 @dataclass(frozen=True)
 class PolicyPlan:
     """One policy; `owner` is the table owner the statement runs as. Expressions are the
-    canonical SQL from `rls.expressions`, never the catalogue's text."""
+    canonical SQL from `rowpolicy`, never the catalogue's text."""
 
     service: str  # the service whose table this is
     schema: str

@@ -15,6 +15,9 @@ import psycopg
 from psycopg import sql
 
 from edulink_db.connection import ConnectionSettings, connect
+from edulink_db.introspect.policies import fetch_policies
+from edulink_db.introspect.session import CatalogSession
+from edulink_db.introspect.state import LivePolicy
 from edulink_db.plan.model import PolicyPlan, TableSecurityPlan
 from edulink_db.rls.compare import same_expression
 from edulink_db.rls.statements import (
@@ -146,17 +149,15 @@ def read_state(settings: ConnectionSettings, expected: SecurityState) -> Securit
 
 
 CHANGED = "(changed outside the platform)"
-_COMMANDS = {"r": "select", "a": "insert", "w": "update", "d": "delete", "*": "all"}
 
 
-def _matches(policy: PolicyPlan, live: tuple[Any, ...]) -> bool:
-    command, permissive, roles, using, with_check = live
+def _matches(policy: PolicyPlan, live: LivePolicy) -> bool:
     return (
-        _COMMANDS.get(str(command)) == policy.command
-        and bool(permissive) == policy.permissive
-        and sorted(roles) == sorted(policy.roles)
-        and same_expression(policy.using, using, policy.schema, policy.table)
-        and same_expression(policy.with_check, with_check, policy.schema, policy.table)
+        live.command == policy.command
+        and live.permissive == policy.permissive
+        and sorted(live.roles) == sorted(policy.roles)
+        and same_expression(policy.using, live.using, policy.schema, policy.table)
+        and same_expression(policy.with_check, live.with_check, policy.schema, policy.table)
     )
 
 
@@ -172,22 +173,11 @@ def _live_tables(
     return {(s, t): bool(on) for s, t, on in rows}
 
 
-_POLICY_QUERY = (
-    "SELECT n.nspname, c.relname, p.polname, p.polcmd, p.polpermissive,"
-    " ARRAY(SELECT rolname FROM pg_roles WHERE oid = ANY(p.polroles) ORDER BY 1),"
-    " pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)"
-    " FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid"
-    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE (n.nspname, c.relname, p.polname) IN"
-    " (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
-)
-
-
 def _live_policies(
     conn: psycopg.Connection[Any], policies: Sequence[PolicyPlan]
-) -> dict[PolicyKey, tuple[Any, ...]]:
-    rows = conn.execute(
-        _POLICY_QUERY,
-        ([p.schema for p in policies], [p.table for p in policies], [p.name for p in policies]),
-    ).fetchall()
-    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
+) -> dict[PolicyKey, LivePolicy]:
+    """The audit's reader of pg_policy, in this transaction and with the connection's own
+    search_path (the plan's expressions are compared with what pg_get_expr renders there)."""
+    wanted = {policy_key(p) for p in policies}
+    live = fetch_policies(CatalogSession(conn), sorted({p.schema for p in policies}))
+    return {key: p for p in live if (key := (p.schema, p.table, p.name)) in wanted}

@@ -21,7 +21,7 @@ from typing import Any
 from pglast import ast, enums, visitors
 from pglast.stream import RawStream
 
-from edulink_db.rls.expressions import PER_STATEMENT_FUNCTIONS
+from edulink_db.rowpolicy import PER_STATEMENT_FUNCTIONS, per_statement_call
 from edulink_db.sqlexpr import NotOneExpression, parse_one_expression
 
 _OPERATOR_KINDS = {
@@ -68,24 +68,12 @@ def per_row_calls(text: str) -> list[str]:
             return visitors.Skip
 
         def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> Any:
-            name = ".".join(part.sval for part in node.funcname or ())
-            if name in PER_STATEMENT_FUNCTIONS and not _names_a_column(node):
+            name = per_statement_call(node)
+            if name is not None:
                 found.append(f"{name}()")
             return None
 
     _Find()(parse(text))
-    return found
-
-
-def _names_a_column(node: Any) -> bool:
-    found = False
-
-    class _Find(visitors.Visitor):
-        def visit_ColumnRef(self, ancestors: Any, ref: ast.ColumnRef) -> None:
-            nonlocal found
-            found = True
-
-    _Find()(node)
     return found
 
 

@@ -32,7 +32,7 @@ def create_policy(policy: PolicyPlan) -> sql.Composed:
         sql.SQL("FOR {}").format(sql.SQL(policy.command.upper())),
         sql.SQL("TO {}").format(sql.SQL(", ").join(map(sql.Identifier, policy.roles))),
     ]
-    # The expressions are pglast's rendering of a parse tree (rls.expressions), not user text.
+    # The expressions are pglast's rendering of a parse tree (rowpolicy), not user text.
     if policy.using is not None:
         parts.append(sql.SQL("USING ({})").format(sql.SQL(policy.using)))
     if policy.with_check is not None:

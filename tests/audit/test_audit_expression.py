@@ -1,6 +1,6 @@
 """Policy expressions: the plan's text against PostgreSQL's own rendering, on a real server.
 
-Each expression is installed the way the platform installs it (rls.expressions +
+Each expression is installed the way the platform installs it (rowpolicy +
 rls.statements), read back with pg_get_expr exactly as the audit reads it (search_path =
 pg_catalog), and compared with `same_expression`. All of it inside a transaction that is
 rolled back.
@@ -17,8 +17,8 @@ from psycopg import sql
 
 from edulink_db.plan.model import PolicyPlan
 from edulink_db.rls.compare import per_row_calls, same_expression
-from edulink_db.rls.expressions import render_expression
 from edulink_db.rls.statements import create_policy
+from edulink_db.rowpolicy import render_expression
 from tests.support.deploy import Deployment
 
 SCHEMA, TABLE = "audit_scratch", "scratch"

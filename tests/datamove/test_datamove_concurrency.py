@@ -16,10 +16,11 @@ from contextlib import ExitStack
 import pytest
 from psycopg import sql
 
+from edulink_db.bookkeeping import RUN_TABLE
 from edulink_db.catalogue.load import load_catalogue
 from edulink_db.datamove.mapping import load_mapping
 from edulink_db.datamove.run import APPLICATION_NAME
-from edulink_db.datamove.runrecord import RUN_TABLE, lock_key
+from edulink_db.datamove.runrecord import lock_key
 from tests.datamove.conftest import (
     PROCESS_TIMEOUT_S,
     ROOT,

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from edulink_db.audit.context import AuditContext
 from edulink_db.audit.names import relation_object
 from edulink_db.audit.rule import Outcome, Rule
+from edulink_db.bookkeeping import HISTORY_TABLE
 from edulink_db.finding import Level
-from edulink_db.migrations.runner import HISTORY_TABLE
 
 
 class MigrationHistory(Rule):
