@@ -164,13 +164,17 @@ def _program(spans: list[Span]) -> dict[str, Any]:
 
 def calls(spans: list[Span]) -> dict[str, Any]:
     """Provider calls by provider and method (count, total and mean time, as the engine waited
-    for them; calls under 50 ms in all are left out), and what the program did."""
+    for them; calls under 50 ms in all are left out), the engine's checkpoint writes, and what
+    the program did."""
     providers = _provider_of_peers(spans)
     by: dict[str, list[float]] = defaultdict(list)
     for svc, name, attributes, start, end in spans:
         if svc == "pulumi-cli" and name.startswith("pulumirpc.ResourceProvider/"):
             peer = providers[attributes["net.peer.name"]["stringValue"]]
             by[f"{peer} {name.rsplit('/', 1)[-1]}"].append((end - start) / 1e9)
+        elif svc == "pulumi-cli" and name.startswith("gocloud.dev/blob."):
+            # The file backend writes the whole checkpoint after every step.
+            by["engine checkpoint I/O"].append((end - start) / 1e9)
     return {
         **_program(spans),
         "provider_calls": {
