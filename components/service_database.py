@@ -206,15 +206,17 @@ class ServiceDatabase(pulumi.ComponentResource):
         ]
         if plan.after is not None:
             needs.append(shared.grants[plan.after])
+        wanted = plan.wanted  # one grantee, one object: the privileges this resource holds
+        target = wanted[0]
         grant = postgresql.Grant(
             plan.key,
             database=self._args.database,
-            role=plan.grantee,
-            schema=plan.schema,
-            object_type=plan.object_type,
-            objects=[plan.table] if plan.table else [],
-            columns=list(plan.columns) or None,
-            privileges=list(plan.privileges),
+            role=target.grantee,
+            schema=target.schema,
+            object_type=target.object_type,
+            objects=[target.table] if target.table else [],
+            columns=list(target.columns) or None,
+            privileges=[w.privilege for w in wanted],
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
         shared.grants[plan.key] = grant

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from edulink_db.catalogue.load import load_catalogue
 from edulink_db.connection import ConnectionSettings
 from edulink_db.migrations.runner import MigrationError, apply_migrations, lock_key, read_history
-from edulink_db.plan.compile import dependency_order
+from edulink_db.project import Project
 from tests.support import scratch_service
 from tests.support.cluster import Cluster
 from tests.support.provider_host import CheckFailed
@@ -168,36 +166,32 @@ def test_delete_keeps_the_data_unless_the_stack_is_disposable(
 
 
 def test_every_real_migration_applies_and_reapplies(
-    admin: ConnectionSettings, pg_cluster: Cluster, database: str, project_root: Path
+    admin: ConnectionSettings, pg_cluster: Cluster, database: str, project: Project
 ) -> None:
-    """All services' baseline files on an empty database, in dependency order."""
-    loaded = load_catalogue(project_root)
+    """All services' baseline files on an empty database, in dependency order, with the
+    schema USAGE and the REFERENCES the plan grants (what their foreign keys need)."""
+    plan = project.plan
+    wanted = plan.wanted_acl()
     with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
-        for service in loaded.services.values():
-            conn.execute(f"CREATE ROLE {service.group_role} NOLOGIN")
-            conn.execute(f"GRANT {service.group_role} TO postgres")
-            conn.execute(f"CREATE SCHEMA {service.schema_name} AUTHORIZATION {service.group_role}")
-        for service in loaded.services.values():
-            for read in service.reads:
-                producer = loaded.services[read.service]
-                conn.execute(
-                    f"GRANT USAGE ON SCHEMA {producer.schema_name} TO {service.group_role}"
-                )
-    for name in dependency_order(loaded.services):
-        service = loaded.services[name]
+        for service in plan.services:
+            conn.execute(f"CREATE ROLE {service.group.name} NOLOGIN")
+            conn.execute(f"GRANT {service.group.name} TO postgres")
+            conn.execute(f"CREATE SCHEMA {service.schema.name} AUTHORIZATION {service.group.name}")
+        for usage in (w for w in wanted if w.privilege == "USAGE"):
+            conn.execute(f"GRANT USAGE ON SCHEMA {usage.schema} TO {usage.grantee}")
+    for service in plan.services:  # producers first
         with psycopg.connect(pg_cluster.superuser_dsn(database), autocommit=True) as conn:
-            for read in service.reads:
-                producer = loaded.services[read.service]
-                if read.references:
-                    columns = ", ".join(read.references)
+            for ref in wanted:
+                if ref.privilege == "REFERENCES" and ref.grantee == service.group.name:
+                    columns = ", ".join(ref.columns)
                     conn.execute(
-                        f"GRANT REFERENCES ({columns}) ON {producer.schema_name}.{read.table} TO {service.group_role}"
+                        f"GRANT REFERENCES ({columns}) ON {ref.schema}.{ref.table} TO {ref.grantee}"
                     )
-        steps = [m.step() for m in loaded.migrations[name]]
-        assert apply_migrations(admin, name, service.schema_name, service.group_role, steps)
-        assert apply_migrations(admin, name, service.schema_name, service.group_role, steps)
+        steps = list(service.migrations.steps)
+        assert apply_migrations(admin, service.name, service.schema.name, service.group.name, steps)
+        assert apply_migrations(admin, service.name, service.schema.name, service.group.name, steps)
     with psycopg.connect(pg_cluster.superuser_dsn(database)) as conn:
-        schemas = [s.schema_name for s in loaded.services.values()]
+        schemas = [s.schema.name for s in plan.services]
         count = conn.execute(
             "SELECT count(*) FROM pg_tables WHERE schemaname = ANY(%s) AND tablename <> 'edulink_migrations'",
             (schemas,),

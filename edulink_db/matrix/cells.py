@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from edulink_db.migrations.ddl import SchemaShape
-from edulink_db.plan.model import AccessPlan, ServicePlan
+from edulink_db.plan.model import AccessPlan, ServicePlan, WantedPrivilege
 
 COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
 TABLE_PRIVILEGES = ("DELETE",)
@@ -35,29 +35,30 @@ class Cell:
 def build_matrix(plan: AccessPlan, shapes: Mapping[str, SchemaShape]) -> list[Cell]:
     """Every cell, sorted; owners hold everything on their own schema, consumers exactly their
     grants, and nothing else is allowed."""
+    wanted = plan.wanted_acl()
     cells: list[Cell] = []
     for service in plan.services:
+        held = [w for w in wanted if w.grantee == service.group.name]
         for owner in plan.services:
             shape = shapes[owner.name]
-            cells.extend(_cells(service, owner, shape))
+            cells.extend(_cells(service, owner, shape, held))
     return sorted(cells, key=Cell.sort_key)
 
 
-def _cells(service: ServicePlan, owner: ServicePlan, shape: SchemaShape) -> Iterator[Cell]:
+def _cells(
+    service: ServicePlan, owner: ServicePlan, shape: SchemaShape, held: list[WantedPrivilege]
+) -> Iterator[Cell]:
     schema = owner.schema.name
     own = service.name == owner.name
     granted: set[tuple[str | None, str | None, str]] = set()
-    for grant in service.grants:
-        if grant.schema != schema:
+    for wanted in held:
+        if wanted.schema != schema:
             continue
-        for privilege in grant.privileges:
-            if grant.object_type == "schema":
-                granted.add((None, None, privilege))
-            elif grant.object_type == "table":
-                columns = shape.tables[grant.table].columns if grant.table else []
-                granted.update((grant.table, c, privilege) for c in columns)
-            else:
-                granted.update((grant.table, c, privilege) for c in grant.columns)
+        if wanted.table is None:
+            granted.add((None, None, wanted.privilege))
+        else:
+            columns = wanted.columns or shape.tables[wanted.table].columns
+            granted.update((wanted.table, c, wanted.privilege) for c in columns)
     for privilege in SCHEMA_PRIVILEGES:
         yield Cell(
             service.name, schema, None, None, privilege, own or (None, None, privilege) in granted

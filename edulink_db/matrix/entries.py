@@ -37,13 +37,10 @@ class Entry:
 def build_entries(plan: AccessPlan) -> list[Entry]:
     entries: list[Entry] = []
     group_of = {s.group.name: s.name for s in plan.services}
+    for w in plan.wanted_acl():
+        entries.append(Entry(group_of[w.grantee], w.schema, w.table, w.privilege, w.columns))
     for service in plan.services:
         entries.append(Entry(service.name, service.schema.name, None, "OWNER"))
-        for grant in service.grants:
-            for privilege in grant.privileges:
-                entries.append(
-                    Entry(service.name, grant.schema, grant.table, privilege, grant.columns)
-                )
         for policy in service.policies:
             mode = "permissive" if policy.permissive else "restrictive"
             clauses = [f"using {policy.using}"] if policy.using else []

@@ -45,6 +45,25 @@ class SchemaPlan:
 
 
 @dataclass(frozen=True)
+class WantedPrivilege:
+    """One privilege the plan wants a role to hold: on a schema (`table` None), on a whole
+    table (`columns` empty) or on some columns of a table. The components grant these, the
+    matrix shows them and the audit compares the live ACL with them."""
+
+    grantee: str
+    schema: str
+    table: str | None
+    privilege: str
+    columns: tuple[str, ...] = ()
+
+    @property
+    def object_type(self) -> GrantObject:
+        if self.table is None:
+            return "schema"
+        return "column" if self.columns else "table"
+
+
+@dataclass(frozen=True)
 class GrantPlan:
     """One GRANT the consumer needs on a producer's object.
 
@@ -67,6 +86,14 @@ class GrantPlan:
     @property
     def acl_object(self) -> tuple[str, str | None]:
         return (self.schema, self.table)
+
+    @property
+    def wanted(self) -> tuple[WantedPrivilege, ...]:
+        """What this grant gives, one privilege at a time, in the order it lists them."""
+        return tuple(
+            WantedPrivilege(self.grantee, self.schema, self.table, privilege, self.columns)
+            for privilege in self.privileges
+        )
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,12 @@ class AccessPlan:
     @property
     def grants(self) -> tuple[GrantPlan, ...]:
         return tuple(g for s in self.services for g in s.grants)
+
+    def wanted_acl(self) -> frozenset[WantedPrivilege]:
+        """Every privilege the plan grants a role on another service's schema, tables or
+        columns: the one reading of the grants that the components, the access matrix and
+        the audit share. Owners' implicit privileges are not in it."""
+        return frozenset(w for grant in self.grants for w in grant.wanted)
 
 
 @dataclass(frozen=True)

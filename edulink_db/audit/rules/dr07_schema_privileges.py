@@ -36,9 +36,9 @@ class SchemaPrivileges(Rule):
     def check(self, ctx: AuditContext) -> Iterator[Outcome]:
         schemas = ctx.schemas
         planned: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        for grant in ctx.plan.grants:
-            if grant.object_type == "schema":
-                planned[grant.schema].update((grant.grantee, p) for p in grant.privileges)
+        for wanted in ctx.plan.wanted_acl():
+            if wanted.table is None:
+                planned[wanted.schema].add((wanted.grantee, wanted.privilege))
         for name, service in ctx.services_by_schema.items():
             live = schemas.get(name)
             if live is None:

@@ -55,15 +55,15 @@ class ObjectPrivileges(Rule):
         tables: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
         columns: dict[tuple[str, str, str], set[tuple[str, str]]] = defaultdict(set)
         planned_columns: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for grant in ctx.plan.grants:
-            if grant.table is None:
+        for wanted in ctx.plan.wanted_acl():
+            if wanted.table is None:
                 continue
-            for privilege in grant.privileges:
-                if grant.object_type == "table":
-                    tables[(grant.schema, grant.table)].add((grant.grantee, privilege))
-                for column in grant.columns:
-                    columns[(grant.schema, grant.table, column)].add((grant.grantee, privilege))
-                    planned_columns[(grant.schema, grant.table)].add(column)
+            held = (wanted.grantee, wanted.privilege)
+            if not wanted.columns:
+                tables[(wanted.schema, wanted.table)].add(held)
+            for column in wanted.columns:
+                columns[(wanted.schema, wanted.table, column)].add(held)
+                planned_columns[(wanted.schema, wanted.table)].add(column)
         relations = ctx.relations
         for key, relation in sorted(relations.items()):
             schema, name = key

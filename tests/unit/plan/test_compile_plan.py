@@ -12,7 +12,7 @@ from edulink_db.catalogue.load import LoadedCatalogue, load_catalogue
 from edulink_db.environment.load import load_environment
 from edulink_db.environment.model import StackSettings
 from edulink_db.plan.compile import compile_plan, dependency_order
-from edulink_db.plan.model import AccessPlan, GrantPlan
+from edulink_db.plan.model import AccessPlan, GrantPlan, WantedPrivilege
 from tests.unit.unit_support import (
     REPO,
     SMALL_CATALOGUE,
@@ -181,6 +181,23 @@ def test_references_only_where_declared(tmp_path: Path) -> None:
         ("beta-select-alpha_schema-notes", "table", (), ("SELECT",), None),
     ]
     assert plan.service("beta").migrations.after_grants == ("beta-usage-alpha_schema",)
+
+
+def test_the_wanted_acl_is_every_grant_one_privilege_at_a_time(tmp_path: Path) -> None:
+    catalogue = SMALL_CATALOGUE + "      - {service: alpha, table: notes}\n"
+    loaded = load_catalogue(small_project(tmp_path, catalogue))
+    plan = compile_plan(loaded, StackSettings(target={"host": "h"}))
+    role, schema = "beta_service_role", "alpha_schema"
+    assert plan.wanted_acl() == {
+        WantedPrivilege(role, schema, None, "USAGE"),
+        WantedPrivilege(role, schema, "accounts", "SELECT", ("id", "email")),
+        WantedPrivilege(role, schema, "accounts", "REFERENCES", ("id",)),
+        WantedPrivilege(role, schema, "notes", "SELECT"),
+    }
+    for grant in plan.grants:
+        assert [(w.object_type, w.privilege) for w in grant.wanted] == [
+            (grant.object_type, p) for p in grant.privileges
+        ]
 
 
 def test_small_project_plan(tmp_path: Path) -> None:
