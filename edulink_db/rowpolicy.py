@@ -58,6 +58,37 @@ def per_statement_call(node: ast.FuncCall) -> str | None:
     return name
 
 
+def per_row_calls(text: str | None) -> list[str]:
+    """The calls in a policy expression that PostgreSQL evaluates once per row although their
+    value is the same for the whole statement, sorted: each `per_statement_call` outside any
+    sub-select — exactly the calls `render_expression` wraps. Names are compared as
+    PostgreSQL resolves them: `AUTH.UID()` is auth.uid(), a quoted `"AUTH"."UID"()` is
+    another function.
+
+    The one reading of splinter 0003 (auth_rls_initplan): the policy pack (RL06, at preview)
+    and the audit (RL06, on the live database) both call it. Raises ExpressionError if the
+    text is not one expression."""
+    if not text:
+        return []
+    try:
+        tree = parse_one_expression(text)
+    except NotOneExpression as error:
+        raise ExpressionError(str(error)) from error
+    found: set[str] = set()
+
+    class _Find(visitors.Visitor):
+        def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> Any:
+            return visitors.Skip  # evaluated as its own plan, once per statement
+
+        def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:
+            name = per_statement_call(node)
+            if name is not None:
+                found.add(f"{name}()")
+
+    _Find()(tree)
+    return sorted(found)
+
+
 class _WrapPerStatementCalls(visitors.Visitor):
     def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> Any:
         return visitors.Skip  # already a sub-select: evaluated as its own plan

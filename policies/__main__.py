@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # the CLI runs this file; make the rules package importable
-    sys.path.insert(0, str(HERE))
+# The CLI runs this file: make the rules package importable, and the project's core for the
+# one reading the pack shares with the audit (edulink_db.rowpolicy; pglast only).
+for folder in (HERE.parent, HERE):  # HERE ends up first
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 from edulink_policies.registry import PACK_NAME, policies  # noqa: E402
 from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402

@@ -15,7 +15,7 @@ import pytest
 from edulink_db.connection import ConnectionSettings
 from edulink_db.project import Project
 from edulink_db.rls.apply import CHANGED, SecurityState, apply_changes, plan_changes, read_state
-from edulink_db.rls.compare import per_row_calls
+from edulink_db.rowpolicy import per_row_calls
 from tests.support.deploy import Deployment, sqlstate_of
 
 

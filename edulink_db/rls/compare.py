@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pglast import ast, enums, visitors
+from pglast import ast, enums
 from pglast.stream import RawStream
 
-from edulink_db.rowpolicy import PER_STATEMENT_FUNCTIONS, per_statement_call
 from edulink_db.sqlexpr import NotOneExpression, parse_one_expression
 
 _OPERATOR_KINDS = {
@@ -53,28 +52,6 @@ def same_expression(planned: str | None, live: str | None, schema: str, table: s
     if planned.strip().lower() == live.strip().lower():
         return True  # most policies (`true`, a bare column test) need no parse at all
     return normalise_expression(planned, schema, table) == normalise_expression(live, schema, table)
-
-
-def per_row_calls(text: str) -> list[str]:
-    """Calls PostgreSQL evaluates once per row although their value is the same for the whole
-    statement: auth.uid()/jwt()/role()/email() and current_setting() outside a sub-select,
-    with no column among their arguments."""
-    if not any(name.rsplit(".", 1)[-1] in text for name in PER_STATEMENT_FUNCTIONS):
-        return []  # no candidate named at all: nothing to parse
-    found: list[str] = []
-
-    class _Find(visitors.Visitor):
-        def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> Any:
-            return visitors.Skip
-
-        def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> Any:
-            name = per_statement_call(node)
-            if name is not None:
-                found.append(f"{name}()")
-            return None
-
-    _Find()(parse(text))
-    return found
 
 
 class _Normaliser:

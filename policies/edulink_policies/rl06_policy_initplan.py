@@ -6,7 +6,11 @@ evaluates it once per statement. On large tables that is the difference between 
 and a timeout. The check of splinter 0003 auth_rls_initplan, on the parse tree (pglast)
 rather than on the text: every call must sit inside a sub-select, not just one of them, and a
 call deeper inside one (`(select nullif(current_setting('x', true), '')::uuid)`) counts as
-wrapped, which splinter's `select auth.uid()` text match would miss.
+wrapped, which splinter's `select auth.uid()` text match would miss. A call with a column
+among its arguments (`current_setting(name)`) differs per row and is left alone, and a quoted
+`"AUTH"."UID"()` is another function. The reading is the core's
+(`edulink_db.rowpolicy.per_row_calls`), the one the compiler wraps by and the audit's
+RL06 checks the live database with.
 
 A performance rule, not an isolation one: advisory.
 
@@ -22,55 +26,13 @@ tampered policies.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import pglast
-from pglast import ast, visitors
 from pulumi_policy import EnforcementLevel, Severity
 
+from edulink_db.rowpolicy import ExpressionError, per_row_calls
 from edulink_policies.resources import ROW_LEVEL_SECURITY, Resource
 from edulink_policies.rule import Context, ResourceRule, Violation
 from edulink_policies.stack import row_policies
-
-_PER_STATEMENT = frozenset(
-    {
-        "current_setting",
-        "pg_catalog.current_setting",
-        "auth.uid",
-        "auth.jwt",
-        "auth.role",
-        "auth.email",
-    }
-)
-
-
-class _PerRowCalls(visitors.Visitor):
-    def __init__(self) -> None:
-        self.found: list[str] = []
-
-    def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> Any:
-        return visitors.Skip  # evaluated as its own plan, once per statement
-
-    def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:
-        name = ".".join(part.sval for part in node.funcname or ()).lower()
-        if name in _PER_STATEMENT:
-            self.found.append(name.removeprefix("pg_catalog.") + "()")
-
-
-def per_row_calls(expression: str | None) -> list[str]:
-    """The calls in `expression` outside any sub-select; raises ValueError if it does not
-    parse as one expression."""
-    if not expression:
-        return []
-    try:
-        statements = pglast.parse_sql(f"SELECT ({expression})")
-    except pglast.parser.ParseError as error:
-        raise ValueError(f"does not parse ({error.args[0]})") from error
-    if len(statements) != 1:
-        raise ValueError("is not one expression")
-    finder = _PerRowCalls()
-    finder(statements)
-    return finder.found
 
 
 def check(resource: Resource, context: Context) -> Iterator[Violation]:
@@ -78,7 +40,7 @@ def check(resource: Resource, context: Context) -> Iterator[Violation]:
         for clause, expression in (("USING", policy.using), ("WITH CHECK", policy.with_check)):
             try:
                 calls = per_row_calls(expression)
-            except ValueError as error:
+            except ExpressionError as error:
                 yield Violation(policy.label, f"{clause} {error}")
                 continue
             if calls:

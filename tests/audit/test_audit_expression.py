@@ -16,9 +16,9 @@ import pytest
 from psycopg import sql
 
 from edulink_db.plan.model import PolicyPlan
-from edulink_db.rls.compare import per_row_calls, same_expression
+from edulink_db.rls.compare import same_expression
 from edulink_db.rls.statements import create_policy
-from edulink_db.rowpolicy import render_expression
+from edulink_db.rowpolicy import per_row_calls, render_expression
 from tests.support.deploy import Deployment
 
 SCHEMA, TABLE = "audit_scratch", "scratch"

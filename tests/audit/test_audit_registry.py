@@ -12,7 +12,7 @@ from edulink_db.audit.rule import Rule
 from edulink_db.audit.rules import RULES
 from edulink_db.finding import Level
 
-FAMILIES = {"DR": "drift.", "SL": "security."}
+FAMILIES = {"DR": "drift.", "RL": "rls.", "SL": "security."}
 
 
 def rule_modules() -> list[str]:

@@ -328,7 +328,7 @@ SCENARIOS = [
         ),
         su("DROP POLICY own_profile ON user_schema.user_profiles"),
         "DR13 policy own_profile on user_schema.user_profiles",
-        "SL03 policy own_profile on user_schema.user_profiles",
+        "RL06 policy own_profile on user_schema.user_profiles",
     ),
     # -- tables and migrations -----------------------------------------------------------
     scenario(

@@ -80,19 +80,53 @@ def test_rule_module_shape(rule: ResourceRule | StackRule) -> None:
     assert rule.policy.name == rule.name and rule.policy.enforcement_level is rule.level
 
 
+# The one module of the core the pack may import: RL06's reading of a policy expression,
+# shared with the audit so that one code is one rule at preview and on the live database;
+# and all of the core that importing it loads.
+SHARED_WITH_THE_AUDIT = "edulink_db.rowpolicy"
+LOADED_WITH_IT = {"edulink_db", "edulink_db.rowpolicy", "edulink_db.sqlexpr"}
+
+
+def _imported_modules(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append(node.module or "")
+    return names
+
+
+def _core_loaded_by(module: str) -> set[str]:
+    """`module`, its packages, and every edulink_db module they import, transitively."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            package = ".".join(parts[:depth])
+            if package in seen:
+                continue
+            seen.add(package)
+            base = POLICIES_DIR.parent.joinpath(*parts[:depth])
+            path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+            todo += [n for n in _imported_modules(path) if n.split(".")[0] == "edulink_db"]
+    return seen
+
+
 def test_pack_never_imports_the_compiler() -> None:
-    """Defence in depth: the pack reads catalogue.yaml itself, not through `edulink_db`."""
+    """Defence in depth: the pack reads catalogue.yaml itself, not through `edulink_db`. Of
+    the core it imports only the expression reading RL06 shares with the audit, which loads
+    nothing of the catalogue, the plan or the rest of the project."""
     for path in POLICIES_DIR.rglob("*.py"):
         if "venv" in path.parts:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            assert not any(n.split(".")[0] in ("edulink_db", "components") for n in names), path
+        for name in _imported_modules(path):
+            top = name.split(".")[0]
+            assert top != "components", path
+            assert top != "edulink_db" or name == SHARED_WITH_THE_AUDIT, (path, name)
+    assert _core_loaded_by(SHARED_WITH_THE_AUDIT) == LOADED_WITH_IT
 
 
 # --------------------------------------------------------------------------------------------

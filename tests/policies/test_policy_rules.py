@@ -542,7 +542,7 @@ CASES: dict[str, tuple[Case, ...]] = {
             "auth-row-level-security",
             policy_patch("users", "auth_service_role", using="true); select (1"),
             policy_patch("users", "auth_service_role", using="true"),
-            "USING is not one expression",
+            "USING does not parse",
         ),
         ResourceCase(
             "tampered-unparseable",

@@ -1,9 +1,11 @@
 """The audit's rules, one module each, in one explicit registry.
 
 DR: drift of the live database from the plan. SL: security lints on the services' schemas,
-in the spirit of Supabase's splinter, independent of the plan. Where both would report the
-same fact, one family owns it (grants to PUBLIC/API roles: SL06; dangerous role attributes:
-SL07; RLS off on a protected table: DR10), so one problem is one finding.
+in the spirit of Supabase's splinter, independent of the plan. RL: row-level security rules
+the policy pack checks at preview too, under the same code and with the same core function.
+Where two would report the same fact, one family owns it (grants to PUBLIC/API roles: SL06;
+dangerous role attributes: SL07; RLS off on a protected table: DR10), so one problem is one
+finding.
 """
 
 from edulink_db.audit.rule import Rule
@@ -24,9 +26,9 @@ from edulink_db.audit.rules.dr14_policy_changed import PolicyChanged
 from edulink_db.audit.rules.dr15_table_missing import TableMissing
 from edulink_db.audit.rules.dr16_table_unmanaged import TableUnmanaged
 from edulink_db.audit.rules.dr17_migration_history import MigrationHistory
+from edulink_db.audit.rules.rl06_policy_initplan import PolicyPerRowCall
 from edulink_db.audit.rules.sl01_rls_without_policy import RlsWithoutPolicy
 from edulink_db.audit.rules.sl02_policy_without_rls import PolicyWithoutRls
-from edulink_db.audit.rules.sl03_policy_per_row_call import PolicyPerRowCall
 from edulink_db.audit.rules.sl04_unindexed_foreign_key import UnindexedForeignKey
 from edulink_db.audit.rules.sl05_security_definer_search_path import SecurityDefinerSearchPath
 from edulink_db.audit.rules.sl06_exposed_privileges import ExposedPrivileges
@@ -50,9 +52,9 @@ RULES: tuple[Rule, ...] = (
     TableMissing(),
     TableUnmanaged(),
     MigrationHistory(),
+    PolicyPerRowCall(),
     RlsWithoutPolicy(),
     PolicyWithoutRls(),
-    PolicyPerRowCall(),
     UnindexedForeignKey(),
     SecurityDefinerSearchPath(),
     ExposedPrivileges(),

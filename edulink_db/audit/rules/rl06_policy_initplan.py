@@ -1,4 +1,4 @@
-"""SL03: a policy calls a per-statement function once per row."""
+"""RL06: a policy calls a per-statement function once per row."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from edulink_db.audit.context import AuditContext
 from edulink_db.audit.names import policy_object
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
-from edulink_db.rls.compare import per_row_calls
+from edulink_db.rowpolicy import per_row_calls
 
 
 class PolicyPerRowCall(Rule):
@@ -18,7 +18,8 @@ class PolicyPerRowCall(Rule):
     policy, runs for every row the query visits; wrapped in a sub-select,
     `(select auth.uid())`, PostgreSQL runs it once (an InitPlan). On large tables the
     difference is orders of magnitude. The platform wraps these calls in the policies it
-    installs; this finds those it did not install or that were changed.
+    installs; this finds those it did not install or that were changed. The policy pack's
+    RL06 checks the same at preview, with the same reading of the expression.
 
     **Anti-pattern**: `USING (user_id = auth.uid())`.
 
@@ -28,16 +29,14 @@ class PolicyPerRowCall(Rule):
     where the platform wraps it, or `ALTER POLICY ... USING (...)`.
     """
 
-    code = "SL03"
-    name = "security.policy_per_row_call"
+    code = "RL06"
+    name = "rls.policy_initplan"
     level = Level.warning
 
     def check(self, ctx: AuditContext) -> Iterator[Outcome]:
         for policy in ctx.policies:
             for clause, text in (("USING", policy.using), ("WITH CHECK", policy.with_check)):
-                if text is None:
-                    continue
-                calls = sorted(set(per_row_calls(text)))
+                calls = per_row_calls(text)
                 if calls:
                     yield self.finding(
                         policy_object(policy.schema, policy.table, policy.name),
