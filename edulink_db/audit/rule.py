@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import ClassVar
 
 from edulink_db.audit.context import AuditContext
+from edulink_db.audit.names import schema_object
 from edulink_db.finding import Finding, Level, NotEvaluated
+from edulink_db.migrations.ddl import SchemaShape
+from edulink_db.plan.model import ServicePlan
 
 Outcome = Finding | NotEvaluated
 
@@ -41,3 +44,21 @@ class Rule(ABC):
 
     def not_evaluated(self, object: str, reason: str) -> NotEvaluated:
         return NotEvaluated(self.code, object, reason)
+
+    def shaped(
+        self, ctx: AuditContext, services: Iterable[ServicePlan]
+    ) -> Generator[NotEvaluated, None, list[tuple[ServicePlan, SchemaShape]]]:
+        """Each service with the tables its migrations create. A service whose shape the
+        audit was not given is yielded as "not evaluated"; the pairs are the return value:
+        `shaped = yield from self.shaped(ctx, services)`."""
+        pairs = []
+        for service in services:
+            shape = ctx.shapes.get(service.name)
+            if shape is None:
+                yield self.not_evaluated(
+                    schema_object(service.schema.name),
+                    f"no table list was given for service {service.name} (its migrations' shape)",
+                )
+            else:
+                pairs.append((service, shape))
+        return pairs

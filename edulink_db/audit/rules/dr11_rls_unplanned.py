@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
-from edulink_db.audit.names import qualified, relation_object, schema_object
+from edulink_db.audit.names import qualified, relation_object
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 
@@ -36,14 +36,8 @@ class RlsUnplanned(Rule):
     def check(self, ctx: AuditContext) -> Iterator[Outcome]:
         planned = {(t.schema, t.table) for s in ctx.plan.services for t in s.row_security}
         relations = ctx.relations
-        for service in ctx.plan.services:
-            shape = ctx.shapes.get(service.name)
-            if shape is None:
-                yield self.not_evaluated(
-                    schema_object(service.schema.name),
-                    f"no table list was given for service {service.name} (its migrations' shape)",
-                )
-                continue
+        shaped = yield from self.shaped(ctx, ctx.plan.services)
+        for service, shape in shaped:
             for name in shape.tables:
                 key = (service.schema.name, name)
                 live = relations.get(key)

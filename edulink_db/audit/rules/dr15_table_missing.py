@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
-from edulink_db.audit.names import relation_object, schema_object
+from edulink_db.audit.names import relation_object
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 
@@ -31,17 +31,10 @@ class TableMissing(Rule):
 
     def check(self, ctx: AuditContext) -> Iterator[Outcome]:
         schemas = ctx.schemas
-        for service in ctx.plan.services:
+        present = [s for s in ctx.plan.services if s.schema.name in schemas]  # else DR06
+        shaped = yield from self.shaped(ctx, present)
+        for service, shape in shaped:
             schema = service.schema.name
-            if schema not in schemas:
-                continue  # DR06
-            shape = ctx.shapes.get(service.name)
-            if shape is None:
-                yield self.not_evaluated(
-                    schema_object(schema),
-                    f"no table list was given for service {service.name} (its migrations' shape)",
-                )
-                continue
             for name in shape.tables:
                 if not ctx.table_exists(schema, name):
                     yield self.finding(

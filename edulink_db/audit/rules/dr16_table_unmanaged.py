@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
-from edulink_db.audit.names import relation_object, schema_object
+from edulink_db.audit.names import relation_object
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.bookkeeping import HISTORY_TABLE, RUN_TABLE
 from edulink_db.finding import Level
@@ -35,14 +35,8 @@ class TableUnmanaged(Rule):
 
     def check(self, ctx: AuditContext) -> Iterator[Outcome]:
         known: dict[str, set[str]] = {}
-        for service in ctx.plan.services:
-            shape = ctx.shapes.get(service.name)
-            if shape is None:
-                yield self.not_evaluated(
-                    schema_object(service.schema.name),
-                    f"no table list was given for service {service.name} (its migrations' shape)",
-                )
-                continue
+        shaped = yield from self.shaped(ctx, ctx.plan.services)
+        for service, shape in shaped:
             # The platform's own bookkeeping: migration history and the data-move run record.
             known[service.schema.name] = {*shape.tables, HISTORY_TABLE, RUN_TABLE}
         for table in sorted(ctx.tables(), key=lambda t: (t.schema, t.name)):
