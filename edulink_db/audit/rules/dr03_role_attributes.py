@@ -9,6 +9,8 @@ from edulink_db.audit.names import ident, role_object
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 
+# Switches the plan sets either way: attribute -> keyword (NO<keyword> when off).
+_SWITCHES = {"login": "LOGIN", "inherit": "INHERIT"}
 # Attributes that grant power are SL07's; here only those the plan wants set and are not.
 _POWERS = {
     "superuser": "SUPERUSER",
@@ -48,20 +50,15 @@ class RoleAttributes(Rule):
             if live is None:
                 continue  # DR01
             role = ident(name)
-            if live.login != planned.login:
-                word = "LOGIN" if planned.login else "NOLOGIN"
-                yield self.finding(
-                    role_object(name),
-                    f"is {'LOGIN' if live.login else 'NOLOGIN'}, the plan says {word}",
-                    f"ALTER ROLE {role} {word}; or run `pulumi up --refresh`",
-                )
-            if live.inherit != planned.inherit:
-                word = "INHERIT" if planned.inherit else "NOINHERIT"
-                yield self.finding(
-                    role_object(name),
-                    f"is {'INHERIT' if live.inherit else 'NOINHERIT'}, the plan says {word}",
-                    f"ALTER ROLE {role} {word}; or run `pulumi up --refresh`",
-                )
+            for attribute, keyword in _SWITCHES.items():
+                want, have = getattr(planned, attribute), getattr(live, attribute)
+                if have != want:
+                    word = keyword if want else f"NO{keyword}"
+                    yield self.finding(
+                        role_object(name),
+                        f"is {keyword if have else f'NO{keyword}'}, the plan says {word}",
+                        f"ALTER ROLE {role} {word}; or run `pulumi up --refresh`",
+                    )
             if live.connection_limit != planned.connection_limit:
                 yield self.finding(
                     role_object(name),

@@ -61,31 +61,27 @@ class Ownership(Rule):
                     f"is owned by {live.owner}, the plan says {owner}",
                     f"ALTER SCHEMA {ident(name)} OWNER TO {ident(owner)}",
                 )
-        for relation in sorted(ctx.relations.values(), key=lambda r: (r.schema, r.name)):
-            owner = ctx.services_by_schema[relation.schema].schema.owner
-            if relation.owner != owner:
-                keyword = _ALTER.get(relation.kind, "TABLE")
+        for target, schema, owner, altered in _owned_objects(ctx):
+            group = ctx.services_by_schema[schema].schema.owner
+            if owner != group:
                 yield self.finding(
-                    relation_object(relation.schema, relation.name, relation.kind),
-                    f"is owned by {relation.owner}, not by the service's group {owner}",
-                    f"ALTER {keyword} {qualified(relation.schema, relation.name)} "
-                    f"OWNER TO {ident(owner)}",
+                    target,
+                    f"is owned by {owner}, not by the service's group {group}",
+                    f"ALTER {altered} OWNER TO {ident(group)}",
                 )
-        for function in ctx.functions:
-            owner = ctx.services_by_schema[function.schema].schema.owner
-            if function.owner != owner and not function.from_extension:
-                keyword = _ROUTINE.get(function.kind, "FUNCTION")
-                yield self.finding(
-                    function_object(function.schema, function.name, function.arguments),
-                    f"is owned by {function.owner}, not by the service's group {owner}",
-                    f"ALTER {keyword} {qualified(function.schema, function.name)}"
-                    f"({function.arguments}) OWNER TO {ident(owner)}",
-                )
-        for type_ in ctx.types:
-            owner = ctx.services_by_schema[type_.schema].schema.owner
-            if type_.owner != owner:
-                yield self.finding(
-                    type_object(type_.schema, type_.name),
-                    f"is owned by {type_.owner}, not by the service's group {owner}",
-                    f"ALTER TYPE {qualified(type_.schema, type_.name)} OWNER TO {ident(owner)}",
-                )
+
+
+def _owned_objects(ctx: AuditContext) -> Iterator[tuple[str, str, str, str]]:
+    """Each object in the services' schemas as (finding object, schema, owner, what ALTER
+    names it as); functions of extensions belong to the extension."""
+    for rel in sorted(ctx.relations.values(), key=lambda r: (r.schema, r.name)):
+        altered = f"{_ALTER.get(rel.kind, 'TABLE')} {qualified(rel.schema, rel.name)}"
+        yield relation_object(rel.schema, rel.name, rel.kind), rel.schema, rel.owner, altered
+    for fn in ctx.functions:
+        if not fn.from_extension:
+            routine = _ROUTINE.get(fn.kind, "FUNCTION")
+            altered = f"{routine} {qualified(fn.schema, fn.name)}({fn.arguments})"
+            yield function_object(fn.schema, fn.name, fn.arguments), fn.schema, fn.owner, altered
+    for typ in ctx.types:
+        altered = f"TYPE {qualified(typ.schema, typ.name)}"
+        yield type_object(typ.schema, typ.name), typ.schema, typ.owner, altered
