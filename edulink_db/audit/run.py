@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
-
 from edulink_db.audit.context import AuditContext
 from edulink_db.audit.evaluate import evaluate
 from edulink_db.audit.report import AuditReport, exceeds
 from edulink_db.audit.rules import RULES
+from edulink_db.dsn import masked_errors
 from edulink_db.errors import UserError
 from edulink_db.introspect.read import read_state
 from edulink_db.introspect.session import open_session
@@ -34,16 +32,15 @@ def run_audit(
 ) -> AuditReport:
     """Audit the database at `conninfo` against `plan` (of `stack`); `shapes` are the tables
     each service's migrations create, by service name (LoadedCatalogue.shapes)."""
-    secret = _password(conninfo)
-    try:
-        with open_session(conninfo) as session:
-            state = read_state(
-                session,
-                schemas=[s.schema.name for s in plan.services],
-                roles=sorted({r for s in plan.services for r in (s.group.name, s.login.name)}),
-            )
-    except psycopg.Error as error:
-        raise AuditError(f"cannot audit the database: {_scrub(error, secret)}") from None
+    with (
+        masked_errors(conninfo, lambda reason: AuditError(f"cannot audit the database: {reason}")),
+        open_session(conninfo) as session,
+    ):
+        state = read_state(
+            session,
+            schemas=[s.schema.name for s in plan.services],
+            roles=sorted({r for s in plan.services for r in (s.group.name, s.login.name)}),
+        )
     return audit_state(state, plan, shapes, stack)
 
 
@@ -62,22 +59,3 @@ def audit_state(
         rules=[rule.code for rule in RULES],
         stack=stack,
     )
-
-
-def _password(conninfo: str) -> str | None:
-    try:
-        password = conninfo_to_dict(conninfo).get("password")
-    except psycopg.ProgrammingError:
-        # The parser's message may quote the string, password included: say nothing of it.
-        raise AuditError(
-            "cannot audit the database: the connection string is not valid "
-            "(expected a postgresql:// URL or key=value pairs)"
-        ) from None
-    return None if password is None else str(password)
-
-
-def _scrub(error: psycopg.Error, secret: str | None) -> str:
-    message = str(error).strip() or type(error).__name__
-    if secret:
-        message = message.replace(secret, "***")
-    return message

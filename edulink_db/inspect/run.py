@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import IsolationLevel
 
+from edulink_db.dsn import masked_errors
 from edulink_db.errors import UserError
 from edulink_db.finding import Finding, Level, NotEvaluated
 from edulink_db.inspect.checks import evaluate
@@ -77,15 +78,11 @@ class InspectReport:
 
 def run_inspect(conninfo: str, scope: Scope, thresholds: Thresholds) -> InspectReport:
     """Inspect the services of `scope` on the database at `conninfo`."""
-    secret = _password(conninfo)
-    try:
-        with _session(conninfo) as (session, conn):
-            snap = read_snapshot(session, Counted(conn), scope)
-    except psycopg.Error as error:
-        message = str(error).strip() or type(error).__name__
-        if secret:
-            message = message.replace(secret, "***")
-        raise InspectError(f"cannot inspect the database: {message}") from None
+    with (
+        masked_errors(conninfo, lambda why: InspectError(f"cannot inspect the database: {why}")),
+        _session(conninfo) as (session, conn),
+    ):
+        snap = read_snapshot(session, Counted(conn), scope)
     return inspect_snapshot(snap, scope, thresholds)
 
 
@@ -211,17 +208,6 @@ def _session(conninfo: str) -> Iterator[tuple[CatalogSession, psycopg.Connection
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         with conn.transaction(force_rollback=True):
             yield CatalogSession(conn), conn
-
-
-def _password(conninfo: str) -> str | None:
-    try:
-        password = connection_parameters(conninfo).get("password")
-    except psycopg.ProgrammingError:
-        raise InspectError(
-            "cannot inspect the database: the connection string is not valid "
-            "(expected a postgresql:// URL or key=value pairs)"
-        ) from None
-    return None if password is None else str(password)
 
 
 def exceeds(report: InspectReport, fail_on: Level | str, *, fail_on_unknown: bool = True) -> bool:
