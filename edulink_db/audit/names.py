@@ -76,3 +76,15 @@ def type_object(schema: str, name: str) -> str:
 def default_privileges_object(owner: str, schema: str | None, object_type: str) -> str:
     where = f" in schema {ident(schema)}" if schema else ""
     return f"default privileges of {ident(owner)}{where} on {object_type}s"
+
+
+def grant_on(keyword: str, schema: str, name: str, arguments: str | None = None) -> str:
+    """How GRANT and REVOKE name an object after ON: `FUNCTION s.f(integer)`, `TYPE s.t`,
+    and relations with `relation_keyword`."""
+    target = f"{keyword} {qualified(schema, name)}"
+    return target if arguments is None else f"{target}({arguments})"
+
+
+def relation_keyword(kind: str) -> str:
+    """A sequence is granted ON SEQUENCE; tables, views and the other relations ON TABLE."""
+    return "SEQUENCE" if kind == "S" else "TABLE"

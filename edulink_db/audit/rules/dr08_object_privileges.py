@@ -10,17 +10,16 @@ from edulink_db.audit.context import AuditContext
 from edulink_db.audit.names import (
     column_object,
     function_object,
+    grant_on,
     grantee,
     ident,
-    qualified,
+    relation_keyword,
     relation_object,
     type_object,
 )
 from edulink_db.audit.privileges import AclDiff, compare_acl, privilege_list
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
-
-_ON = {"S": "SEQUENCE"}
 
 
 class ObjectPrivileges(Rule):
@@ -67,7 +66,7 @@ class ObjectPrivileges(Rule):
         relations = ctx.relations
         for key, relation in sorted(relations.items()):
             schema, name = key
-            on = f"{_ON.get(relation.kind, 'TABLE')} {qualified(schema, name)}"
+            on = grant_on(relation_keyword(relation.kind), schema, name)
             diff = compare_acl(relation.acl, tables.get(key, set()), relation.owner)
             yield from self._report(relation_object(schema, name, relation.kind), on, "", diff)
             for column in sorted(relation.column_acl.keys() | planned_columns.get(key, set())):
@@ -81,12 +80,12 @@ class ObjectPrivileges(Rule):
                 )
         # Planned table grants on tables that do not exist are DR15's; nothing to add here.
         for function in ctx.functions:
-            on = f"FUNCTION {qualified(function.schema, function.name)}({function.arguments})"
+            on = grant_on("FUNCTION", function.schema, function.name, function.arguments)
             diff = compare_acl(function.acl, set(), function.owner)
             target = function_object(function.schema, function.name, function.arguments)
             yield from self._report(target, on, "", diff)
         for type_ in ctx.types:
-            on = f"TYPE {qualified(type_.schema, type_.name)}"
+            on = grant_on("TYPE", type_.schema, type_.name)
             diff = compare_acl(type_.acl, set(), type_.owner)
             yield from self._report(type_object(type_.schema, type_.name), on, "", diff)
 

@@ -8,9 +8,10 @@ from edulink_db.audit.context import AuditContext
 from edulink_db.audit.names import (
     column_object,
     function_object,
+    grant_on,
     grantee,
     ident,
-    qualified,
+    relation_keyword,
     relation_object,
     schema_object,
     type_object,
@@ -19,8 +20,6 @@ from edulink_db.audit.privileges import exposed, privilege_list
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 from edulink_db.introspect.state import Acl
-
-_ON = {"S": "SEQUENCE"}
 
 
 class ExposedPrivileges(Rule):
@@ -49,7 +48,7 @@ class ExposedPrivileges(Rule):
         for name, live in sorted(ctx.schemas.items()):
             yield from self._report(schema_object(name), f"SCHEMA {ident(name)}", "", live.acl)
         for (schema, table), relation in sorted(ctx.relations.items()):
-            on = f"{_ON.get(relation.kind, 'TABLE')} {qualified(schema, table)}"
+            on = grant_on(relation_keyword(relation.kind), schema, table)
             target = relation_object(schema, table, relation.kind)
             yield from self._report(target, on, "", relation.acl, relation.owner)
             for column, acl in relation.column_acl.items():
@@ -58,11 +57,11 @@ class ExposedPrivileges(Rule):
         for function in ctx.functions:
             if function.from_extension:
                 continue
-            on = f"FUNCTION {qualified(function.schema, function.name)}({function.arguments})"
+            on = grant_on("FUNCTION", function.schema, function.name, function.arguments)
             target = function_object(function.schema, function.name, function.arguments)
             yield from self._report(target, on, "", function.acl, function.owner)
         for type_ in ctx.types:
-            on = f"TYPE {qualified(type_.schema, type_.name)}"
+            on = grant_on("TYPE", type_.schema, type_.name)
             target = type_object(type_.schema, type_.name)
             yield from self._report(target, on, "", type_.acl, type_.owner)
 
