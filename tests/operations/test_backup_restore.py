@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -252,6 +253,47 @@ def test_a_damaged_backup_file_is_refused_and_changes_nothing(
     )
     with platform.superuser() as conn:
         assert table_states(conn, SCHEMAS) == before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data.replace(b"login_failed", b"login_falied", 1), id="a value"),
+        pytest.param(lambda data: b"X" + data[1:], id="the COPY header"),
+    ],
+)
+def test_a_damaged_backup_file_is_refused_by_a_drill_and_leaves_nothing(
+    pg_cluster: Cluster,
+    auth_backup: Path,
+    tmp_path: Path,
+    damage: Callable[[bytes], bytes],
+) -> None:
+    """A drill checks each member's SHA-256 as it streams it, inside its one transaction
+    (the file is not read twice): the damaged member is named, whether the server would have
+    taken its rows or not, and the scratch database keeps nothing."""
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(auth_backup) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "data/security_logs.copy":
+                data = damage(data)
+            target.writestr(item, data)
+    scratch = pg_cluster.create_database()
+    code, stdout, stderr = operate(
+        "restore",
+        "--service",
+        "auth",
+        "--from",
+        str(damaged),
+        env={"EDULINK_DSN": pg_cluster.admin_dsn(scratch)},
+    )
+    assert (code, stdout) == (2, "")
+    assert stderr == (
+        f"error: {damaged}: data/security_logs.copy is not the file the manifest describes "
+        "(SHA-256 differs)\n"
+    )
+    with psycopg.connect(pg_cluster.superuser_dsn(scratch), autocommit=True) as conn:
+        assert conn.execute("SELECT to_regnamespace('auth_schema')").fetchone() == (None,)
 
 
 def test_a_backup_of_another_schema_history_is_refused(
