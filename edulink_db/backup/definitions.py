@@ -1,18 +1,24 @@
 """A service's migration files, made runnable in a scratch database where the other
 services' schemas do not exist: foreign keys into another schema are left out, and named.
 
-The migrations are parsed with pglast and emitted from the parse tree (as the policy
-expressions and the data move's transforms are), so only the foreign-key constraints are
-removed and nothing is edited as text.
+A migration that may hold such a key is parsed with pglast and emitted from the parse tree
+without it (`foreign_keys`). One that cannot is run as it is written, without importing or
+running the parser (a drill's fixed cost): every foreign key is written with REFERENCES, so a
+migration in which every REFERENCES is followed by a table name of its own schema, or by an
+unqualified one (which the parse tree reads as its own schema too), has none to leave out.
+Anything else after REFERENCES (another schema, a quoted name that is not exactly the schema,
+a comment, an escape) sends the migration to the parser.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from pglast import ast, parse_sql
-from pglast.enums import AlterTableType, ConstrType
-from pglast.stream import RawStream
+_REFERENCES = re.compile(r"\breferences\b", re.IGNORECASE)
+_NAME = r"[a-z_][a-z0-9_$]*"
+# After the table's name: its columns, the end of the definition or a keyword (ON, MATCH...).
+_AFTER_NAME = r"\s*(?:[(,);]|$)|\s+[a-z]"
 
 
 @dataclass(frozen=True)
@@ -27,75 +33,18 @@ class LeftOut:
         return f"{self.table} ({', '.join(self.columns)}) → {self.references}"
 
 
-def _foreign_elsewhere(node: object, schema: str) -> bool:
-    return (
-        isinstance(node, ast.Constraint)
-        and node.contype == ConstrType.CONSTR_FOREIGN
-        and node.pktable is not None
-        and (node.pktable.schemaname or schema) != schema
-    )
-
-
-def _left_out(table: str, columns: tuple[str, ...], constraint: ast.Constraint) -> LeftOut:
-    assert constraint.pktable is not None
-    target = f"{constraint.pktable.schemaname}.{constraint.pktable.relname}"
-    referenced = ", ".join(getattr(a, "sval", "?") for a in constraint.pk_attrs or ())
-    return LeftOut(table, columns, f"{target} ({referenced})" if referenced else target)
-
-
-def _names(items: tuple[ast.Node, ...] | None) -> tuple[str, ...]:
-    return tuple(getattr(item, "sval", "?") for item in items or ())
-
-
-def _strip_create(stmt: ast.CreateStmt, schema: str, removed: list[LeftOut]) -> None:
-    assert stmt.relation is not None
-    table = f"{stmt.relation.schemaname or schema}.{stmt.relation.relname}"
-    kept: list[ast.Node] = []
-    for element in stmt.tableElts or ():
-        if _foreign_elsewhere(element, schema):
-            assert isinstance(element, ast.Constraint)
-            removed.append(_left_out(table, _names(element.fk_attrs), element))
-            continue
-        if isinstance(element, ast.ColumnDef) and element.constraints:
-            own = [c for c in element.constraints if not _foreign_elsewhere(c, schema)]
-            for constraint in element.constraints:
-                if _foreign_elsewhere(constraint, schema):
-                    assert isinstance(constraint, ast.Constraint)
-                    removed.append(_left_out(table, (str(element.colname),), constraint))
-            element.constraints = tuple(own)
-        kept.append(element)
-    stmt.tableElts = tuple(kept)
-
-
-def _strip_alter(stmt: ast.AlterTableStmt, schema: str, removed: list[LeftOut]) -> bool:
-    """Drop ADD CONSTRAINT ... FOREIGN KEY into another schema; False when nothing is left."""
-    assert stmt.relation is not None
-    table = f"{stmt.relation.schemaname or schema}.{stmt.relation.relname}"
-    kept: list[ast.Node] = []
-    for command in stmt.cmds or ():
-        if (
-            isinstance(command, ast.AlterTableCmd)
-            and command.subtype == AlterTableType.AT_AddConstraint
-            and _foreign_elsewhere(command.def_, schema)
-        ):
-            assert isinstance(command.def_, ast.Constraint)
-            removed.append(_left_out(table, _names(command.def_.fk_attrs), command.def_))
-            continue
-        kept.append(command)
-    stmt.cmds = tuple(kept)
-    return bool(kept)
+def references_elsewhere(text: str, schema: str) -> bool:
+    """Whether the migration may hold a foreign key into another schema (False only when it
+    certainly holds none)."""
+    own = rf'(?:{re.escape(schema)}|(?-i:"{re.escape(schema)}"))\s*\.\s*'
+    local = re.compile(rf"\s+(?:{own})?{_NAME}(?:{_AFTER_NAME})", re.IGNORECASE)
+    return any(not local.match(text, found.end()) for found in _REFERENCES.finditer(text))
 
 
 def local_definitions(text: str, schema: str) -> tuple[str, list[LeftOut]]:
     """The migration's statements without foreign keys into other schemas, and those keys."""
-    removed: list[LeftOut] = []
-    statements: list[str] = []
-    for raw in parse_sql(text):
-        stmt = raw.stmt
-        assert stmt is not None
-        if isinstance(stmt, ast.CreateStmt):
-            _strip_create(stmt, schema, removed)
-        elif isinstance(stmt, ast.AlterTableStmt) and not _strip_alter(stmt, schema, removed):
-            continue
-        statements.append(str(RawStream()(stmt)))
-    return ";\n".join(statements) + ";\n", removed
+    if not references_elsewhere(text, schema):
+        return text, []
+    from edulink_db.backup.foreign_keys import strip_foreign_elsewhere
+
+    return strip_foreign_elsewhere(text, schema)

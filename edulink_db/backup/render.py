@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from edulink_db.backup.dump import BackupReport
-from edulink_db.backup.restore import RestoreReport
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a restore does not pay for the backup's imports (catalogue, migrations)
+    from edulink_db.backup.dump import BackupReport
+    from edulink_db.backup.restore import RestoreReport
 
 
 def render_backup(report: BackupReport) -> str:

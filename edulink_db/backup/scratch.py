@@ -23,7 +23,6 @@ from edulink_db.backup.load import copy_in, set_sequence, verify
 from edulink_db.backup.manifest import Manifest, MigrationEntry
 from edulink_db.backup.session import prepare_transaction
 from edulink_db.bookkeeping import HISTORY_TABLE
-from edulink_db.datamove.expression import render_type_name
 
 
 def restore_scratch(conn: psycopg.Connection[Any], reader: ArchiveReader) -> list[LeftOut]:
@@ -109,6 +108,8 @@ def _tables_outside_migrations(conn: psycopg.Connection[Any], manifest: Manifest
     for entry in manifest.tables:
         if entry.name in existing:
             continue
+        from edulink_db.datamove.expression import render_type_name  # only for such a table
+
         parts = [
             sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(render_type_name(c.type)))
             for c in entry.columns

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from edulink_db.errors import UserError, ValidationFailed
 from edulink_db.finding import Level
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from edulink_db.project import Project
 
 # Each command imports what it runs when it runs: a restore does not pay for the compiler, the
@@ -37,8 +38,16 @@ RootOption = Annotated[
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="The stack whose settings to use.")]
 
 
-def _consoles() -> tuple[Console, Console]:
-    return Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+def _emit(text: str, end: str = "\n") -> None:
+    """A command's report, as it is rendered (plain text: rich is imported only to word an
+    error, not at every start-up)."""
+    typer.echo(text + end, nl=False)
+
+
+def _error_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
 
 
 def user_errors(command: F) -> F:
@@ -46,10 +55,10 @@ def user_errors(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        err = Console(stderr=True, soft_wrap=True)
         try:
             return command(*args, **kwargs)
         except ValidationFailed as failed:
+            err = _error_console()
             for issue in failed.issues:
                 err.print(str(issue), markup=False, highlight=False)
             err.print(
@@ -57,6 +66,7 @@ def user_errors(command: F) -> F:
             )
             raise typer.Exit(1) from None
         except UserError as error:
+            err = _error_console()
             err.print(f"error: {error}", markup=False, highlight=False)
             raise typer.Exit(2) from None
 
@@ -122,11 +132,10 @@ def inspect(
     from edulink_db.inspect.scope import scope_of
     from edulink_db.inspect.thresholds import load_thresholds
 
-    out, _ = _consoles()
     limits = load_thresholds(thresholds)
     scope = scope_of(_project(root, stack).plan, service or ())
     report = run_inspect(dsn, scope, limits)
-    out.print(render(report, format.value), markup=False, highlight=False, end="")
+    _emit(render(report, format.value), end="")
     if exceeds(report, fail_on, fail_on_unknown=not allow_not_evaluated):
         raise typer.Exit(1)
 
@@ -159,11 +168,10 @@ def backup(
     from edulink_db.backup.dump import BackupRequest, backup_service
     from edulink_db.backup.render import render_backup
 
-    out_console, _ = _consoles()
     _quiet_psycopg()
     request = BackupRequest(root=root, service=service, dsn=dsn, out=out, compress=compress)
     report = backup_service(request)
-    out_console.print(render_backup(report), markup=False, highlight=False)
+    _emit(render_backup(report))
 
 
 @user_errors
@@ -190,13 +198,12 @@ def restore(
     from edulink_db.backup.render import render_restore
     from edulink_db.backup.restore import RestoreRequest, restore_service
 
-    out_console, _ = _consoles()
     _quiet_psycopg()
     request = RestoreRequest(
         service=service, source=source, dsn=dsn, in_place=in_place, lock_timeout=lock_timeout
     )
     report = restore_service(request)
-    out_console.print(render_restore(report), markup=False, highlight=False)
+    _emit(render_restore(report))
 
 
 @user_errors
@@ -223,12 +230,11 @@ def rollback(
     from edulink_db.rollback.render import render_rollback
     from edulink_db.rollback.run import RollbackRequest, rollback_service
 
-    out_console, _ = _consoles()
     _quiet_psycopg()
     request = RollbackRequest(
         root=root, service=service, source=dsn, target=to, mapping_dir=mappings
     )
-    out_console.print(render_rollback(rollback_service(request)), markup=False, highlight=False)
+    _emit(render_rollback(rollback_service(request)))
 
 
 def register(app: typer.Typer) -> None:

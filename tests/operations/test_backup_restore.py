@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -44,6 +45,7 @@ AUTH_TABLES = [
     "security_logs",
     "user_sessions",
 ]
+SECURITY_LOGS = "data/security_logs.copy"
 REFERENCES = [
     "notification_schema.delivery_preferences",
     "notification_schema.notification_history",
@@ -224,34 +226,61 @@ def test_a_restore_that_would_orphan_other_services_rows_is_refused_and_changes_
         assert table_states(conn, SCHEMAS) == before
 
 
-def test_a_damaged_backup_file_is_refused_and_changes_nothing(
-    platform: Platform, auth_backup: Path, tmp_path: Path
+def _changed(
+    backup: Path, into: Path, change: Callable[[bytes], bytes], member: str = SECURITY_LOGS
 ) -> None:
-    damaged = tmp_path / "damaged.zip"
-    with zipfile.ZipFile(auth_backup) as source, zipfile.ZipFile(damaged, "w") as target:
+    """A copy of the backup file with one member's bytes changed (its zip CRC made to match)."""
+    with zipfile.ZipFile(backup) as source, zipfile.ZipFile(into, "w") as target:
         for item in source.infolist():
             data = source.read(item)
-            if item.filename == "data/security_logs.copy":
-                data = data.replace(b"login_failed", b"login_falied", 1)
-            target.writestr(item, data)
-    with platform.superuser() as conn:
-        before = table_states(conn, SCHEMAS)
+            target.writestr(item, change(data) if item.filename == member else data)
+
+
+def _refused_as_damaged(damaged: Path, dsn: str, *options: str) -> None:
     code, stdout, stderr = operate(
-        "restore",
-        "--service",
-        "auth",
-        "--from",
-        str(damaged),
-        "--in-place",
-        env={"EDULINK_DSN": platform.admin_dsn},
+        "restore", "--service", "auth", "--from", str(damaged), *options, env={"EDULINK_DSN": dsn}
     )
     assert (code, stdout) == (2, "")
     assert stderr == (
         f"error: {damaged}: data/security_logs.copy is not the file the manifest describes "
         "(SHA-256 differs)\n"
     )
+
+
+def test_a_damaged_backup_file_is_refused_and_changes_nothing(
+    platform: Platform, auth_backup: Path, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "damaged.zip"
+    _changed(auth_backup, damaged, lambda data: data.replace(b"login_failed", b"login_falied", 1))
+    with platform.superuser() as conn:
+        before = table_states(conn, SCHEMAS)
+    _refused_as_damaged(damaged, platform.admin_dsn, "--in-place")
     with platform.superuser() as conn:
         assert table_states(conn, SCHEMAS) == before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data.replace(b"login_failed", b"login_falied", 1), id="a value"),
+        pytest.param(lambda data: b"X" + data[1:], id="the COPY header"),
+    ],
+)
+def test_a_damaged_backup_file_is_refused_by_a_drill_and_leaves_nothing(
+    pg_cluster: Cluster,
+    auth_backup: Path,
+    tmp_path: Path,
+    damage: Callable[[bytes], bytes],
+) -> None:
+    """A drill checks each member's SHA-256 as it streams it, inside its one transaction
+    (the file is not read twice): the damaged member is named, whether the server would have
+    taken its rows or not, and the scratch database keeps nothing."""
+    damaged = tmp_path / "damaged.zip"
+    _changed(auth_backup, damaged, damage)
+    scratch = pg_cluster.create_database()
+    _refused_as_damaged(damaged, pg_cluster.admin_dsn(scratch))
+    with psycopg.connect(pg_cluster.superuser_dsn(scratch), autocommit=True) as conn:
+        assert conn.execute("SELECT to_regnamespace('auth_schema')").fetchone() == (None,)
 
 
 def test_a_backup_of_another_schema_history_is_refused(
