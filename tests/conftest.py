@@ -31,8 +31,9 @@ from tests.support.report import KNOWN_SECRETS, LEAKS, PROBE_COUNTS, register_se
 def pg_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """One server per PostgreSQL major for the whole session, or the one in EDULINK_TEST_DSN.
 
-    Roles are cluster-wide, so tests that deploy reset the server first (tests/support/deploy).
-    Leaving the block stops a started server, or resets an attached one.
+    Roles are cluster-wide, so tests that deploy reset the server first (tests/support/deploy),
+    and fixtures drop what they made (`Cluster.isolated`). Leaving the block stops a started
+    server, or resets an attached one.
     """
     major: int = request.param
     with cluster_base_dir(major) as base_dir, open_cluster(major, base_dir) as server:
@@ -44,10 +45,10 @@ def pg_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
 
 @pytest.fixture
 def database(pg_cluster: Cluster) -> Iterator[str]:
-    """A fresh database with the Supabase emulation; roles and databases are reset afterwards."""
-    pg_cluster.reset()
-    yield pg_cluster.create_database()
-    pg_cluster.reset()
+    """A fresh database with the Supabase emulation; the roles and databases the test made are
+    dropped afterwards, and nothing else (a module's `prod` deployment stays)."""
+    with pg_cluster.isolated():
+        yield pg_cluster.create_database()
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +64,12 @@ def project(project_root: Path) -> Project:
 
 
 @pytest.fixture(scope="module")
-def prod(pg_cluster: Cluster) -> Deployment:
+def prod(pg_cluster: Cluster) -> Iterator[Deployment]:
     """The prod program replayed onto a fresh database; one per test module, since modules
-    tamper with it (each restores what it changed)."""
-    return deploy(pg_cluster, recorded("prod"))
+    tamper with it (each restores what it changed). Dropped when the module ends; until then
+    the `database` tests of the module leave it standing, whatever their order."""
+    with pg_cluster.isolated():
+        yield deploy(pg_cluster, recorded("prod"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -62,11 +62,20 @@ def test_nothing_leaks_into_the_shared_server_session(pooled: tuple[Deployment, 
     settings = ConnectionSettings.from_mapping(
         settings_through(pooler, deployment.admin_connection())
     )
-    plan_steps = [
-        m
-        for m in deployment.recording.of_type("pulumi-python:dynamic/edulink-db:ServiceMigrations")
-    ]
-    assert plan_steps  # the deploy above went through this very pooler
+    migrations = deployment.recording.of_type("pulumi-python:dynamic/edulink-db:ServiceMigrations")
+    plan_steps = {
+        str(m.inputs["schema"]): [
+            (s["version"], s["name"], s["checksum"]) for s in m.inputs["steps"]
+        ]
+        for m in migrations
+    }
+    assert len(plan_steps) == 6 and all(plan_steps.values())
+    # the deploy above ran through this very pooler: every planned file is recorded applied
+    applied = {
+        schema: [(a.version, a.name, a.checksum) for a in read_history(settings, schema) or []]
+        for schema in plan_steps
+    }
+    assert applied == plan_steps
     with psycopg.connect(settings.conninfo(), autocommit=True, prepare_threshold=None) as conn:
         state = conn.execute(
             "SELECT current_user, current_setting('search_path'), current_setting('statement_timeout'),"

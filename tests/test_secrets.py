@@ -7,12 +7,19 @@ import pytest
 
 from edulink_db.connection import ConnectionSettings, connect
 from tests import conftest
-from tests.support.program import ADMIN_PASSWORD
+from tests.support.cluster import ADMIN_PASSWORD as CLUSTER_ADMIN_PASSWORD
+from tests.support.program import ADMIN_PASSWORD, recorded
 from tests.support.report import KNOWN_SECRETS, LEAKS, scan
 
 
 def test_the_suite_knows_the_secrets_it_scans_for() -> None:
+    """Not only the constants it registers itself: every password the program generated for a
+    login, and the emulated admin's, or the scan would pass over them."""
     assert ADMIN_PASSWORD in KNOWN_SECRETS
+    logins = recorded("prod").of_type("postgresql:index/role:Role")
+    passwords = {str(r.inputs["password"]) for r in logins if r.inputs.get("password")}
+    assert len(passwords) == 6  # one login per service, each its own
+    assert passwords | {CLUSTER_ADMIN_PASSWORD} <= KNOWN_SECRETS
 
 
 def test_a_secret_in_a_tests_output_fails_the_session() -> None:

@@ -1,5 +1,6 @@
-"""Fixtures of the audit tests: the prod stack replayed once per module, and the audit as
-the CLI runs it (through `run_audit`, over TCP, as the emulated Supabase `postgres`)."""
+"""Fixtures of the audit tests: the audit as the CLI runs it (through `run_audit`, over TCP,
+as the emulated Supabase `postgres`), of the prod stack that tests/conftest.py replays once
+per module."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import pytest
 from edulink_db.audit.report import AuditReport
 from edulink_db.audit.run import run_audit
 from edulink_db.project import Project, load_project
-from tests.support.cluster import Cluster
-from tests.support.deploy import Deployment, deploy
-from tests.support.program import recorded, stack_config, with_admin_password
+from tests.support.deploy import Deployment
+from tests.support.program import stack_config, with_admin_password
 
 Audit = Callable[..., AuditReport]
 
@@ -22,11 +22,6 @@ Audit = Callable[..., AuditReport]
 def project(project_root: Path) -> Project:
     config, secret = with_admin_password(stack_config("prod"))
     return load_project(project_root, "prod", config, secret)
-
-
-@pytest.fixture(scope="module")
-def prod(pg_cluster: Cluster) -> Deployment:
-    return deploy(pg_cluster, recorded("prod"))
 
 
 @pytest.fixture

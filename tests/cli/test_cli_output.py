@@ -247,6 +247,21 @@ def test_golden_matrix_diff_at_80_columns(project: Path) -> None:
     assert_golden("matrix_diff_80.txt", stdout)
 
 
+def test_golden_validate_listing_of_a_bad_catalogue(project: Path) -> None:
+    """Mistakes of meaning in a well-formed catalogue, all at once, as `validate` lists them:
+    located, sorted, one per line, then the count (tests/golden/validate_bad_catalogue.txt).
+    Shape mistakes stop before these checks; test_catalogue_rules.py lists those."""
+    catalogue = project / "catalogue.yaml"
+    _edit(catalogue, "secret_columns: [password_hash]", "secret_columns: [password_hashh]")
+    _edit(catalogue, "table: institutions", "table: institutionz")
+    _edit(catalogue, "columns: [id, user_id, first_name, last_name]", "columns: [id, nickname]")
+    _edit(catalogue, "row_filter: deleted_at is null", "row_filter: deleted_att is null")
+    code, stdout, stderr = run("validate", "--root", str(project), "-s", "dev")
+    assert (code, stdout) == (1, "")
+    assert stderr.splitlines()[-1].endswith("problem(s) found")
+    assert_golden("validate_bad_catalogue.txt", stderr)
+
+
 # -- migrate-data ------------------------------------------------------------------------------
 
 

@@ -16,7 +16,11 @@ Two ways to get one:
   `EDULINK_TEST_DSN`, see `open_cluster`). Nothing is started or stopped then.
 
 Either way the cluster-wide part of `supabase.sql` is applied once (roles), and the
-per-database part in every database made by `Cluster.create_database`.
+per-database part once, in a template database that `Cluster.create_database` copies.
+
+Isolation: `Cluster.isolated()` drops, when its block ends, the roles and databases made
+inside it and nothing else; the test fixtures hold one block per test or per module.
+`Cluster.reset()` returns the whole server to the emulation baseline.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Literal, Self
@@ -130,6 +135,14 @@ class ClusterError(RuntimeError):
     """The test server could not be started, attached to, or cleaned up."""
 
 
+@dataclass(frozen=True)
+class Mark:
+    """What a server held when an `isolated` block began: what came later is the block's."""
+
+    roles: frozenset[str]
+    databases: frozenset[str]
+
+
 def versions_to_test() -> list[int]:
     """The PostgreSQL majors to run database tests on, from `EDULINK_PG_VERSIONS`.
 
@@ -167,8 +180,8 @@ class Cluster:
     """A PostgreSQL server emulating Supabase, plus what the tests created on it.
 
     Tests get DSNs from it (`admin_dsn` for the emulated `postgres`, `dsn` for any login) and fresh
-    databases (`create_database`); `reset` returns the server to its baseline between tests so one
-    server can serve a whole session.
+    databases (`create_database`); `isolated` drops what a test made when it ends, and `reset`
+    returns the server to its baseline, so one server can serve a whole session.
     """
 
     def __init__(
@@ -182,6 +195,7 @@ class Cluster:
         data_dir: Path | None = None,
         root_dir: Path | None = None,
         socket_dir: Path | None = None,
+        local_socket: Path | None = None,
         bin_dir: Path | None = None,
         run_as: str | None = None,
         tls: bool = False,
@@ -198,10 +212,15 @@ class Cluster:
         self._client_params = dict(client_params)
         self._root_dir = root_dir
         self._socket_dir = socket_dir
+        self._local_socket = local_socket
+        """The unix socket directory of a started server, where the bootstrap superuser is
+        trusted: the harness's own connections go there (see `_own_dsn`)."""
         self._bin_dir = bin_dir
         self._run_as = run_as
         self._databases: list[str] = []
         self._baseline_roles: frozenset[str] = frozenset()
+        self._template: str | None = None
+        self._held: list[Mark] = []
         self._stopped = False
 
     def __repr__(self) -> str:
@@ -277,6 +296,20 @@ class Cluster:
         """DSN of the real superuser; for setup and inspection, never for the code under test."""
         return make_conninfo(**{**self._superuser_params, "dbname": dbname})
 
+    def _own_dsn(self, dbname: str = "postgres") -> str:
+        """The superuser for the harness's own work (databases, marks, cleanup): over the
+        private unix socket of a server this process started, a third of the cost of a TLS
+        handshake and SCRAM over TCP, which every fixture would pay several times; else
+        `superuser_dsn`. Never handed to the code under test."""
+        if self._local_socket is None:
+            return self.superuser_dsn(dbname)
+        return make_conninfo(
+            host=str(self._local_socket),
+            port=str(self.port),
+            user=self._superuser_params["user"],
+            dbname=dbname,
+        )
+
     def dsn(self, user: str, password: str, dbname: str) -> str:
         """DSN for any login role, over TCP with password auth, as the application connects.
 
@@ -293,77 +326,172 @@ class Cluster:
     def create_database(self, name: str | None = None) -> str:
         """Create a fresh database owned by `postgres`, with the per-database emulation applied.
 
-        Returns its name (random when not given). `reset` drops it.
+        A copy of the cluster's template database (see `_ensure_template`), cheaper than
+        running the emulation again. Returns its name (random when not given). `reset` drops
+        it, and so does the end of the `isolated` block it was made in.
         """
         dbname = name or f"edulink_test_{secrets.token_hex(5)}"
         if len(dbname.encode()) > 63:
             raise ClusterError(f"database name {dbname!r} is longer than 63 bytes")
-        with _connect(self.superuser_dsn()) as conn:
+        template = self._ensure_template()
+        with _connect(self._own_dsn()) as conn:
             conn.execute(
-                sql.SQL("create database {} owner {}").format(
-                    sql.Identifier(dbname), sql.Identifier(ADMIN_ROLE)
+                sql.SQL("create database {} template {} owner {}").format(
+                    sql.Identifier(dbname), sql.Identifier(template), sql.Identifier(ADMIN_ROLE)
                 )
             )
         self._databases.append(dbname)
-        with _connect(self.superuser_dsn(dbname)) as conn:
-            conn.execute(_emulation_sections()["database"])
         return dbname
 
+    def _ensure_template(self) -> str:
+        """The template database every `create_database` copies, made on first use.
+
+        The emulation's database section applied once; then marked a template that accepts no
+        connections, so nothing a test does can change what the next database starts from.
+        Its name is this object's own, so that two `Cluster`s on one server (an attached one
+        beside a started one) never drop each other's template.
+        """
+        if self._template is not None:
+            return self._template
+        template = f"edulink_template_{secrets.token_hex(5)}"
+        with _connect(self._own_dsn()) as conn:
+            conn.execute(
+                sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(template), sql.Identifier(ADMIN_ROLE)
+                )
+            )
+        with _connect(self._own_dsn(template)) as conn:
+            conn.execute(_emulation_sections()["database"])
+        with _connect(self._own_dsn()) as conn:
+            conn.execute(
+                sql.SQL("alter database {} with is_template true allow_connections false").format(
+                    sql.Identifier(template)
+                )
+            )
+        self._template = template
+        return template
+
+    def _drop_template(self) -> None:
+        if self._template is None:
+            return
+        with _connect(self._own_dsn()) as conn:
+            conn.execute(
+                sql.SQL("alter database {} with is_template false").format(
+                    sql.Identifier(self._template)
+                )
+            )
+            conn.execute(
+                sql.SQL("drop database if exists {}").format(sql.Identifier(self._template))
+            )
+        self._template = None
+
     # -- cleanup ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Drop, at the end of the block, the roles and databases made inside it, and only those.
+
+        Per-test isolation without resetting the whole server: roles are cluster-wide, so a
+        deployment that a module keeps for all its tests (the `prod` fixture) holds its own
+        block, and a test's block inside it leaves that deployment standing. When no block is
+        open, what code without one left behind (a `deploy` in a test body) is reset first,
+        so the block starts from the emulation baseline.
+        """
+        with _connect(self._own_dsn()) as conn:
+            if not self._held:
+                self._drop_beyond(conn, self._baseline(), list(self._databases))
+            mark = _mark(conn)
+        self._held.append(mark)
+        try:
+            yield
+        finally:
+            self._held.remove(mark)
+            self._drop_since(mark)
+
+    def _drop_since(self, mark: Mark) -> None:
+        """Drop the roles made since `mark`, and the databases `create_database` made since,
+        or such a role owns; what is older stays (see `reset` for how roles are dropped)."""
+        with _connect(self._own_dsn()) as conn:
+            made = [d for d in self._databases if d not in mark.databases]
+            self._drop_beyond(conn, mark.roles, made)
 
     def reset(self) -> None:
         """Return the server to its emulation baseline.
 
         Drops every database made by `create_database` and every role that did not exist after the
         emulation was applied (a replay creates roles such as `auth_service_role`), first ending
-        their sessions and dropping what they own or were granted in every remaining database.
+        their sessions and dropping what they own or were granted wherever they hold any.
         Databases owned by such roles are dropped too, since DROP ROLE would fail on them.
         Changes to baseline roles themselves (e.g. `alter role anon set ...`) are not undone.
+        The template database stays.
         """
+        with _connect(self._own_dsn()) as conn:
+            self._drop_beyond(conn, self._baseline(), list(self._databases))
+
+    def _baseline(self) -> frozenset[str]:
         if not self._baseline_roles:
             raise ClusterError("reset() before the emulation baseline was recorded")
-        with _connect(self.superuser_dsn()) as conn:
-            extra_roles = [
-                str(r[0])
-                for r in conn.execute("select rolname from pg_roles order by rolname").fetchall()
-                if str(r[0]) not in self._baseline_roles and not str(r[0]).startswith("pg_")
-            ]
-            owned_dbs = [
-                str(r[0])
-                for r in conn.execute(
-                    "select d.datname from pg_database d join pg_roles r on r.oid = d.datdba"
-                    " where r.rolname = any(%s)",
-                    [extra_roles],
-                ).fetchall()
-            ]
-            if extra_roles:
-                conn.execute(
-                    "select pg_terminate_backend(pid) from pg_stat_activity"
-                    " where usename::text = any(%s) and pid <> pg_backend_pid()",
-                    [extra_roles],
-                )
-            for dbname in dict.fromkeys([*self._databases, *owned_dbs]):
-                conn.execute(
-                    sql.SQL("drop database if exists {} with (force)").format(
-                        sql.Identifier(dbname)
-                    )
-                )
-            self._databases.clear()
-            if not extra_roles:
-                return
-            remaining = [
-                str(r[0])
-                for r in conn.execute(
-                    "select datname from pg_database where datallowconn order by datname"
-                ).fetchall()
-            ]
-        role_list = sql.SQL(", ").join(sql.Identifier(r) for r in extra_roles)
-        for dbname in remaining:
-            with _connect(self.superuser_dsn(dbname)) as conn:
-                conn.execute(sql.SQL("drop owned by {} cascade").format(role_list))
-        with _connect(self.superuser_dsn()) as conn:
-            for role in extra_roles:
-                conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+        return self._baseline_roles
+
+    def _drop_beyond(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        kept: frozenset[str],
+        databases: list[str],
+    ) -> None:
+        """Drop `databases` and every role not in `kept` (PostgreSQL's own `pg_*` aside)."""
+        roles = [
+            str(r[0])
+            for r in conn.execute("select rolname from pg_roles order by rolname").fetchall()
+            if str(r[0]) not in kept and not str(r[0]).startswith("pg_")
+        ]
+        self._drop(conn, databases, roles)
+
+    def _drop(
+        self, conn: psycopg.Connection[tuple[object, ...]], databases: list[str], roles: list[str]
+    ) -> None:
+        """Drop `databases`, those `roles` own, then the roles: their sessions ended, and what
+        they own or were granted dropped in each database where pg_shdepend says they hold
+        something (in `postgres` for grants on shared objects such as databases)."""
+        owned_dbs = [
+            str(r[0])
+            for r in conn.execute(
+                "select d.datname from pg_database d join pg_roles r on r.oid = d.datdba"
+                " where r.rolname = any(%s)",
+                [roles],
+            ).fetchall()
+        ]
+        if roles:
+            conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity"
+                " where usename::text = any(%s) and pid <> pg_backend_pid()",
+                [roles],
+            )
+        dropped = dict.fromkeys([*databases, *owned_dbs])
+        for dbname in dropped:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
+            )
+        self._databases = [d for d in self._databases if d not in dropped]
+        if not roles:
+            return
+        holding = [
+            str(r[0])
+            for r in conn.execute(
+                "select distinct coalesce(d.datname, 'postgres') from pg_shdepend s"
+                " join pg_roles r on r.oid = s.refobjid"
+                " left join pg_database d on d.oid = s.dbid"
+                " where s.refclassid = 'pg_authid'::regclass and r.rolname = any(%s)"
+                " order by 1",
+                [roles],
+            ).fetchall()
+        ]
+        role_list = sql.SQL(", ").join(sql.Identifier(r) for r in roles)
+        for dbname in holding:
+            with _connect(self._own_dsn(dbname)) as db:
+                db.execute(sql.SQL("drop owned by {} cascade").format(role_list))
+        for role in roles:
+            conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
 
     def stop(self) -> None:
         """Shut the server down and delete its files; for an attached server, only `reset`.
@@ -376,6 +504,7 @@ class Cluster:
         _RUNNING.discard(self)
         if not self.owns_server:
             self.reset()
+            self._drop_template()
             return
         try:
             if self.data_dir is not None and (self.data_dir / "postmaster.pid").exists():
@@ -468,6 +597,15 @@ class Cluster:
             self._baseline_roles = frozenset(
                 str(r[0]) for r in conn.execute("select rolname from pg_roles").fetchall()
             )
+
+
+def _mark(conn: psycopg.Connection[tuple[object, ...]]) -> Mark:
+    roles = conn.execute("select rolname from pg_roles").fetchall()
+    databases = conn.execute("select datname from pg_database").fetchall()
+    return Mark(
+        roles=frozenset(str(r[0]) for r in roles),
+        databases=frozenset(str(r[0]) for r in databases),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -643,6 +781,7 @@ def start_cluster(major: int, base_dir: Path) -> Cluster:
             data_dir=data_dir,
             root_dir=root,
             socket_dir=sock_dir if sock_outside else None,
+            local_socket=sock_dir,
             bin_dir=bin_dir,
             run_as=run_as,
             tls=tls,

@@ -171,6 +171,52 @@ def test_reset_removes_test_roles_their_objects_and_databases(local_cluster: Clu
     local_cluster.reset()
 
 
+def _roles_and_databases(cluster: Cluster) -> tuple[set[str], set[str]]:
+    with psycopg.connect(cluster.superuser_dsn()) as su:
+        roles = {r[0] for r in su.execute("select rolname from pg_roles").fetchall()}
+        dbs = {r[0] for r in su.execute("select datname from pg_database").fetchall()}
+    return roles, dbs
+
+
+def test_isolated_drops_what_its_block_made_and_keeps_what_an_outer_block_holds(
+    local_cluster: Cluster,
+) -> None:
+    with psycopg.connect(local_cluster.superuser_dsn(), autocommit=True) as su:
+        su.execute("create role left_behind nologin")  # by code that holds no block
+    with local_cluster.isolated():
+        assert "left_behind" not in _roles_and_databases(local_cluster)[0]
+        outer = local_cluster.create_database()
+        with psycopg.connect(local_cluster.admin_dsn(outer), autocommit=True) as admin:
+            admin.execute("create role outer_role nologin")
+        with local_cluster.isolated():
+            inner = local_cluster.create_database()
+            with psycopg.connect(local_cluster.superuser_dsn(inner), autocommit=True) as su:
+                su.execute("create role inner_role nologin")
+                su.execute("create schema inner_schema authorization inner_role")
+            with psycopg.connect(local_cluster.superuser_dsn(outer), autocommit=True) as su:
+                # Held in the outer database and on a shared object: DROP OWNED must reach both.
+                su.execute("create table public.t (id int)")
+                su.execute("grant select on public.t to inner_role")
+                su.execute(f'grant connect on database "{outer}" to inner_role')
+        roles, dbs = _roles_and_databases(local_cluster)
+        assert ("inner_role" in roles, inner in dbs) == (False, False)
+        assert ("outer_role" in roles, outer in dbs) == (True, True)
+        with psycopg.connect(local_cluster.superuser_dsn(outer)) as su:
+            grantees = su.execute(
+                "select distinct a.grantee::regrole::text from pg_class c, aclexplode(c.relacl) a"
+                " where c.relname = 't'"
+            ).fetchall()
+        assert grantees == [("supabase_admin",)]  # the grant went with the role, not dangling
+    roles, dbs = _roles_and_databases(local_cluster)
+    assert ("outer_role" in roles, outer in dbs) == (False, False)
+    assert set(EMULATION_ROLES) <= roles
+    # What every database is copied from stays, and copies work after the blocks.
+    again = local_cluster.create_database()
+    with psycopg.connect(local_cluster.admin_dsn(again)) as conn:
+        assert conn.execute("select auth.uid()").fetchone() == (None,)
+    local_cluster.reset()
+
+
 def test_from_dsn_attaches_without_owning_the_server(local_cluster: Cluster) -> None:
     attached = Cluster.from_dsn(local_cluster.superuser_dsn())
     assert attached.major == local_cluster.major

@@ -1,0 +1,77 @@
+-- auth
+ALTER TABLE "auth_schema"."users" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."users" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."user_sessions" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."user_sessions" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."password_reset_tokens" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."password_reset_tokens" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."email_verification_tokens" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."email_verification_tokens" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."oauth_providers" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."oauth_providers" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."security_logs" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "auth_schema"."security_logs" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "auth_service_role_all" ON "auth_schema"."users" AS PERMISSIVE FOR ALL TO "auth_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "auth_service_role_all" ON "auth_schema"."user_sessions" AS PERMISSIVE FOR ALL TO "auth_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "auth_service_role_all" ON "auth_schema"."password_reset_tokens" AS PERMISSIVE FOR ALL TO "auth_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "auth_service_role_all" ON "auth_schema"."email_verification_tokens" AS PERMISSIVE FOR ALL TO "auth_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "auth_service_role_all" ON "auth_schema"."oauth_providers" AS PERMISSIVE FOR ALL TO "auth_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "auth_service_role_all" ON "auth_schema"."security_logs" AS PERMISSIVE FOR ALL TO "auth_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "security_logs_no_update" ON "auth_schema"."security_logs" AS RESTRICTIVE FOR UPDATE TO "auth_service_role" USING (FALSE);
+CREATE POLICY "security_logs_no_delete" ON "auth_schema"."security_logs" AS RESTRICTIVE FOR DELETE TO "auth_service_role" USING (FALSE);
+-- institution
+ALTER TABLE "institution_schema"."registration_codes" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "institution_schema"."registration_codes" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "institution_service_role_all" ON "institution_schema"."registration_codes" AS PERMISSIVE FOR ALL TO "institution_service_role" USING (true) WITH CHECK (true);
+-- user
+ALTER TABLE "user_schema"."user_profiles" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."user_profiles" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."academic_information" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."academic_information" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."contact_information" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."contact_information" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."preferences" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."preferences" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."profile_history" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "user_schema"."profile_history" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "user_service_role_all" ON "user_schema"."user_profiles" AS PERMISSIVE FOR ALL TO "user_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "user_service_role_all" ON "user_schema"."academic_information" AS PERMISSIVE FOR ALL TO "user_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "user_service_role_all" ON "user_schema"."contact_information" AS PERMISSIVE FOR ALL TO "user_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "user_service_role_all" ON "user_schema"."preferences" AS PERMISSIVE FOR ALL TO "user_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "preferences_acting_profile" ON "user_schema"."preferences" AS RESTRICTIVE FOR ALL TO "user_service_role" USING (profile_id = COALESCE((SELECT CAST(NULLIF(current_setting('edulink.acting_profile_id', TRUE), '') AS uuid)), profile_id)) WITH CHECK (profile_id = COALESCE((SELECT CAST(NULLIF(current_setting('edulink.acting_profile_id', TRUE), '') AS uuid)), profile_id));
+CREATE POLICY "user_service_role_all" ON "user_schema"."profile_history" AS PERMISSIVE FOR ALL TO "user_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "user_service_role_read" ON "auth_schema"."users" AS PERMISSIVE FOR SELECT TO "user_service_role" USING (true);
+-- application
+ALTER TABLE "application_schema"."applications" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "application_schema"."applications" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "application_schema"."application_documents" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "application_schema"."application_documents" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "application_schema"."application_reviews" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "application_schema"."application_reviews" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "application_service_role_all" ON "application_schema"."applications" AS PERMISSIVE FOR ALL TO "application_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "application_service_role_all" ON "application_schema"."application_documents" AS PERMISSIVE FOR ALL TO "application_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "application_service_role_all" ON "application_schema"."application_reviews" AS PERMISSIVE FOR ALL TO "application_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "application_service_role_read" ON "user_schema"."user_profiles" AS PERMISSIVE FOR SELECT TO "application_service_role" USING (deleted_at IS NULL);
+-- internship
+ALTER TABLE "internship_schema"."internship_applications" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "internship_schema"."internship_applications" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "internship_schema"."internship_progress" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "internship_schema"."internship_progress" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "internship_schema"."internship_evaluations" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "internship_schema"."internship_evaluations" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "internship_service_role_all" ON "internship_schema"."internship_applications" AS PERMISSIVE FOR ALL TO "internship_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "internship_service_role_all" ON "internship_schema"."internship_progress" AS PERMISSIVE FOR ALL TO "internship_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "internship_service_role_all" ON "internship_schema"."internship_evaluations" AS PERMISSIVE FOR ALL TO "internship_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "internship_service_role_read" ON "user_schema"."user_profiles" AS PERMISSIVE FOR SELECT TO "internship_service_role" USING (deleted_at IS NULL);
+-- notification
+ALTER TABLE "notification_schema"."notification_queue" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "notification_schema"."notification_queue" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "notification_schema"."notification_history" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "notification_schema"."notification_history" FORCE ROW LEVEL SECURITY;
+ALTER TABLE "notification_schema"."delivery_preferences" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "notification_schema"."delivery_preferences" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "notification_service_role_all" ON "notification_schema"."notification_queue" AS PERMISSIVE FOR ALL TO "notification_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "notification_service_role_all" ON "notification_schema"."notification_history" AS PERMISSIVE FOR ALL TO "notification_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "notification_service_role_all" ON "notification_schema"."delivery_preferences" AS PERMISSIVE FOR ALL TO "notification_service_role" USING (true) WITH CHECK (true);
+CREATE POLICY "notification_service_role_read" ON "auth_schema"."users" AS PERMISSIVE FOR SELECT TO "notification_service_role" USING (true);
+CREATE POLICY "notification_service_role_read" ON "user_schema"."user_profiles" AS PERMISSIVE FOR SELECT TO "notification_service_role" USING (deleted_at IS NULL);
