@@ -6,12 +6,13 @@ Each `check_*` returns issues and never raises: the loader reports all of them a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from edulink_db.catalogue.expressions import examine_expression, written_expressions
 from edulink_db.catalogue.model import ResolvedService
 from edulink_db.errors import Issue
 from edulink_db.identifiers import is_identifier
-from edulink_db.migrations.ddl import SchemaShape, Table
+from edulink_db.migrations.ddl import ForeignKey, SchemaShape, Table
 from edulink_db.rowpolicy import (
     ExpressionError,
     owner_policy_name,
@@ -274,75 +275,99 @@ def check_foreign_keys(
     """Every FK is indexed, points at a table that exists, and crosses schemas only where
     the consumer declared `references` on exactly those columns."""
     by_schema = {s.schema_name: s for s in services.values()}
+    for key in _migration_keys(services, shapes):
+        yield from _check_foreign_key(key, by_schema, shapes)
+
+
+@dataclass(frozen=True)
+class _MigrationKey:
+    """A foreign key as a service's migrations declare it, and how its issues name it."""
+
+    service: ResolvedService
+    table: Table
+    fk: ForeignKey
+
+    @property
+    def target_name(self) -> str:
+        return f"{self.fk.ref_schema}.{self.fk.ref_table}"
+
+    def issue(self, problem: str) -> Issue:
+        """`foreign key table(columns) <problem>`, at the statement that declares the key."""
+        return self.fk.issue(
+            f"foreign key {self.table.name}({', '.join(self.fk.columns)}) {problem}"
+        )
+
+
+def _migration_keys(
+    services: Mapping[str, ResolvedService], shapes: Mapping[str, SchemaShape]
+) -> Iterator[_MigrationKey]:
+    """Every foreign key of the services whose migrations were all read."""
     for service in services.values():
         shape = shapes.get(service.name)
         if shape is None:
             continue
         for table in shape.tables.values():
             for fk in table.foreign_keys:
-                where = fk.file.rsplit(":", 1)
-                file, line = where[0], int(where[1])
-                label = f"{table.name}({', '.join(fk.columns)})"
-                target_name = f"{fk.ref_schema}.{fk.ref_table}"
-                if not table.is_indexed(fk.columns):
-                    yield Issue(
-                        file, "", f"foreign key {label} has no index leading with its columns", line
-                    )
-                producer = by_schema.get(fk.ref_schema)
-                if producer is None:
-                    yield Issue(
-                        file,
-                        "",
-                        f"foreign key {label} points outside the service schemas: {target_name}",
-                        line,
-                    )
-                    continue
-                target_shape = shapes.get(producer.name)
-                if target_shape is None:
-                    continue  # its migrations were not all read: nothing to compare with
-                target = target_shape.tables.get(fk.ref_table)
-                if target is None:
-                    yield Issue(
-                        file,
-                        "",
-                        f"foreign key {label} points at unknown table {target_name}",
-                        line,
-                    )
-                    continue
-                ref_columns = fk.ref_columns or target.primary_key
-                missing = [c for c in ref_columns if c not in target.columns]
-                if missing:
-                    yield Issue(
-                        file,
-                        "",
-                        f"foreign key {label} points at unknown columns {missing} of {target_name}",
-                        line,
-                    )
-                elif not target.is_unique_key(ref_columns):
-                    yield Issue(
-                        file,
-                        "",
-                        f"foreign key {label} points at ({', '.join(ref_columns)}) of "
-                        f"{target_name}, which is no primary key or unique constraint",
-                        line,
-                    )
-                if producer.name == service.name:
-                    continue
-                declared = {
-                    c
-                    for r in service.reads
-                    if r.service == producer.name and r.table == fk.ref_table
-                    for c in r.references
-                }
-                undeclared = sorted(set(ref_columns) - declared)
-                if undeclared:
-                    yield Issue(
-                        file,
-                        "",
-                        f"foreign key {label} references {target_name}({', '.join(undeclared)}) "
-                        f"but services.{service.name}.reads declares no such references",
-                        line,
-                    )
+                yield _MigrationKey(service, table, fk)
+
+
+def _check_foreign_key(
+    key: _MigrationKey,
+    by_schema: Mapping[str, ResolvedService],
+    shapes: Mapping[str, SchemaShape],
+) -> Iterator[Issue]:
+    """Its index, then its target: the service, the table, the columns, and for another
+    service's table the `references` the consumer declared."""
+    if not key.table.is_indexed(key.fk.columns):
+        yield key.issue("has no index leading with its columns")
+    producer = by_schema.get(key.fk.ref_schema)
+    if producer is None:
+        yield key.issue(f"points outside the service schemas: {key.target_name}")
+        return
+    target_shape = shapes.get(producer.name)
+    if target_shape is None:
+        return  # its migrations were not all read: nothing to compare with
+    target = target_shape.tables.get(key.fk.ref_table)
+    if target is None:
+        yield key.issue(f"points at unknown table {key.target_name}")
+        return
+    referenced = key.fk.ref_columns or target.primary_key
+    yield from _check_referenced_columns(key, target, referenced)
+    if producer.name != key.service.name:
+        yield from _check_declared_references(key, producer, referenced)
+
+
+def _check_referenced_columns(
+    key: _MigrationKey, target: Table, referenced: tuple[str, ...]
+) -> Iterator[Issue]:
+    """The columns exist and form a primary key or unique constraint of the target."""
+    missing = [c for c in referenced if c not in target.columns]
+    if missing:
+        yield key.issue(f"points at unknown columns {missing} of {key.target_name}")
+    elif not target.is_unique_key(referenced):
+        yield key.issue(
+            f"points at ({', '.join(referenced)}) of {key.target_name}, which is no primary "
+            "key or unique constraint"
+        )
+
+
+def _check_declared_references(
+    key: _MigrationKey, producer: ResolvedService, referenced: tuple[str, ...]
+) -> Iterator[Issue]:
+    """A key into another service's table needs the consumer's read of that table to list
+    the referenced columns under `references`."""
+    declared = {
+        column
+        for read in key.service.reads
+        if read.service == producer.name and read.table == key.fk.ref_table
+        for column in read.references
+    }
+    undeclared = sorted(set(referenced) - declared)
+    if undeclared:
+        yield key.issue(
+            f"references {key.target_name}({', '.join(undeclared)}) but "
+            f"services.{key.service.name}.reads declares no such references"
+        )
 
 
 def _known(names: Iterable[str]) -> str:

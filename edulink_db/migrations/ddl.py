@@ -56,7 +56,13 @@ class ForeignKey:
     ref_table: str
     ref_columns: tuple[str, ...]  # empty: the referenced table's primary key
     on_delete: str
+    # Where the key is declared: the migration file and the line of its statement.
     file: str
+    line: int
+
+    def issue(self, message: str) -> Issue:
+        """A problem with this key, located at the statement that declares it."""
+        return Issue(self.file, "", message, self.line)
 
 
 @dataclass
@@ -298,7 +304,8 @@ class _Reader:
                     ref_table=target.relname,
                     ref_columns=tuple(k.sval for k in constraint.pk_attrs or ()),
                     on_delete=ON_DELETE.get(constraint.fk_del_action or "a", "NO ACTION"),
-                    file=f"{self.file}:{self.line}",
+                    file=self.file,
+                    line=self.line,
                 )
             )
 

@@ -81,7 +81,7 @@ def test_foreign_keys_column_level_and_table_level() -> None:
     assert issues == []
     assert shape.tables["child"].foreign_keys == [
         ForeignKey(
-            ("parent_id",), "svc_schema", "parent", (), "CASCADE", "migrations/svc/0001_step.sql:2"
+            ("parent_id",), "svc_schema", "parent", (), "CASCADE", "migrations/svc/0001_step.sql", 2
         ),
         ForeignKey(
             ("parent_code",),
@@ -89,7 +89,8 @@ def test_foreign_keys_column_level_and_table_level() -> None:
             "parent",
             ("code",),
             "SET NULL",
-            "migrations/svc/0001_step.sql:2",
+            "migrations/svc/0001_step.sql",
+            2,
         ),
         ForeignKey(
             ("other_id",),
@@ -97,7 +98,8 @@ def test_foreign_keys_column_level_and_table_level() -> None:
             "things",
             ("id",),
             "RESTRICT",
-            "migrations/svc/0001_step.sql:2",
+            "migrations/svc/0001_step.sql",
+            2,
         ),
     ]
 
@@ -111,10 +113,10 @@ def test_foreign_keys_added_by_alter_table() -> None:
     assert issues == []
     assert shape.tables["c"].foreign_keys == [
         ForeignKey(
-            ("p_id",), "svc_schema", "p", ("id",), "NO ACTION", "migrations/svc/0002_step.sql:3"
+            ("p_id",), "svc_schema", "p", ("id",), "NO ACTION", "migrations/svc/0002_step.sql", 3
         ),
         ForeignKey(
-            ("q_id",), "svc_schema", "p", (), "SET DEFAULT", "migrations/svc/0002_step.sql:4"
+            ("q_id",), "svc_schema", "p", (), "SET DEFAULT", "migrations/svc/0002_step.sql", 4
         ),
     ]
 
