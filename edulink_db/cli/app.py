@@ -8,14 +8,12 @@ run.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
@@ -30,10 +28,11 @@ from edulink_db.cli.console import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     plain,
-    print_issues,
     stderr,
     stdout,
+    user_errors,
 )
+from edulink_db.cli.options import AllowNotEvaluatedOption, FailOnOption, RootOption, dsn_option
 from edulink_db.datamove.mapping import check_mappings
 from edulink_db.environment.load import missing_secrets
 from edulink_db.errors import Issue, UserError, ValidationFailed
@@ -80,12 +79,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-RootOption = Annotated[
-    Path,
-    typer.Option("--root", help="The project folder (catalogue.yaml, migrations/, stack files)."),
-]
 StackChoice = Annotated[
     str | None,
     typer.Option(
@@ -97,29 +90,10 @@ StackChoice = Annotated[
 ]
 
 
-def user_errors(invalid_input: int) -> Callable[[F], F]:
-    """Turn input problems into a readable list and exit `invalid_input` (1 where finding
-    them is the command's job, 2 where they stop it from running); other user errors say
-    what went wrong and exit 2."""
-
-    def decorate(command: F) -> F:
-        @functools.wraps(command)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return command(*args, **kwargs)
-            except ValidationFailed as failed:
-                closing = f"{len(failed.issues)} problem(s) found"
-                if invalid_input == EXIT_CANNOT_RUN:
-                    closing += " in the inputs; the command did not run"
-                print_issues(stderr(), failed.issues, closing)
-                raise typer.Exit(invalid_input) from None
-            except UserError as error:
-                plain(stderr(), f"error: {error}")
-                raise typer.Exit(EXIT_CANNOT_RUN) from None
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
+# Finding problems in the inputs is validate's job (exit 1); they stop the other commands
+# from running (exit 2).
+reports_problems = user_errors(EXIT_FINDINGS)
+needs_valid_inputs = user_errors(EXIT_CANNOT_RUN, " in the inputs; the command did not run")
 
 
 def _project(root: Path, stack: str) -> Project:
@@ -133,7 +107,7 @@ def _project(root: Path, stack: str) -> Project:
 
 
 @app.command()
-@user_errors(invalid_input=EXIT_FINDINGS)
+@reports_problems
 def validate(
     root: RootOption = Path("."),
     stack: Annotated[
@@ -159,11 +133,8 @@ def validate(
     ] = False,
     dsn: Annotated[
         str | None,
-        typer.Option(
-            "--dsn",
-            envvar="EDULINK_DEEP_DSN",
-            help="The throwaway database for --deep (or EDULINK_DEEP_DSN).",
-            show_default=False,
+        dsn_option(
+            "--dsn", "EDULINK_DEEP_DSN", "The throwaway database for --deep (or EDULINK_DEEP_DSN)."
         ),
     ] = None,
 ) -> None:
@@ -262,7 +233,7 @@ class Layout(StrEnum):
 
 
 @app.command()
-@user_errors(invalid_input=EXIT_CANNOT_RUN)
+@needs_valid_inputs
 def matrix(
     root: RootOption = Path("."),
     stack: StackChoice = None,
@@ -316,29 +287,17 @@ class AuditFormat(StrEnum):
 
 
 @app.command()
-@user_errors(invalid_input=EXIT_CANNOT_RUN)
+@needs_valid_inputs
 def audit(
     dsn: Annotated[
         str,
-        typer.Option(
-            "--dsn",
-            envvar="EDULINK_AUDIT_DSN",
-            help="The database to audit (or EDULINK_AUDIT_DSN).",
-            show_default=False,
-        ),
+        dsn_option("--dsn", "EDULINK_AUDIT_DSN", "The database to audit (or EDULINK_AUDIT_DSN)."),
     ],
     root: RootOption = Path("."),
     stack: StackChoice = None,
     format: Annotated[AuditFormat, typer.Option("--format", "-f")] = AuditFormat.table,
-    fail_on: Annotated[
-        Level, typer.Option("--fail-on", help="Exit 1 at or above this level.")
-    ] = Level.warning,
-    allow_not_evaluated: Annotated[
-        bool,
-        typer.Option(
-            "--allow-not-evaluated", help="Do not fail on checks that could not be evaluated."
-        ),
-    ] = False,
+    fail_on: FailOnOption = Level.warning,
+    allow_not_evaluated: AllowNotEvaluatedOption = False,
 ) -> None:
     """Audit a live database against a stack's plan, read-only; exit 1 on findings, 2 if it
     cannot run."""
@@ -364,7 +323,7 @@ def _tool_info() -> ToolInfo:
 
 
 migrate_data.register(app)
-django.register(app, user_errors(invalid_input=EXIT_CANNOT_RUN))
+django.register(app, needs_valid_inputs)
 operations.register(app)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from edulink_db.cli.options import RootOption
 from edulink_db.django.models import compile_read_models, render_models_module
 from edulink_db.django.settings import (
     Pooler,
@@ -29,10 +30,6 @@ from edulink_db.stackfile import read_stack_config
 Command = Callable[..., Any]
 
 ServiceOption = Annotated[str, typer.Option("--service", help="The service whose file to write.")]
-RootOption = Annotated[
-    Path,
-    typer.Option("--root", help="The project folder (catalogue.yaml, migrations/, stack files)."),
-]
 OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write the module to this file instead of printing it."),

@@ -8,7 +8,6 @@ re-run with --resume continues after them). 130 when interrupted.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -27,12 +26,18 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from edulink_db.cli.console import print_issues
+from edulink_db.cli.console import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    print_issues,
+    quiet_psycopg,
+    user_errors,
+)
+from edulink_db.cli.options import dsn_option
 from edulink_db.datamove.progress import NoProgress, TableResult
 from edulink_db.datamove.progress import Progress as ProgressSink
 from edulink_db.datamove.render import render_plan, render_result, render_summary
 from edulink_db.datamove.run import MoveReport, MoveRequest, migrate_service
-from edulink_db.errors import UserError, ValidationFailed
 
 SOURCE_ENV = "EDULINK_LEGACY_DSN"
 TARGET_ENV = "EDULINK_TARGET_DSN"
@@ -98,25 +103,20 @@ class _Lines(NoProgress):
         self._console.print(render_result(result), markup=False, highlight=False)
 
 
+@user_errors(EXIT_FINDINGS, " by the pre-flight; nothing was written")
 def migrate_data(
     service: Annotated[str, typer.Option("--service", help="The service to move.")],
     source: Annotated[
         str,
-        typer.Option(
+        dsn_option(
             "--source",
-            envvar=SOURCE_ENV,
-            help="DSN of the service's legacy database (keep passwords off the command line).",
-            show_default=False,
+            SOURCE_ENV,
+            "DSN of the service's legacy database (keep passwords off the command line).",
         ),
     ],
     target: Annotated[
         str,
-        typer.Option(
-            "--target",
-            envvar=TARGET_ENV,
-            help="DSN of the new database, as the platform admin.",
-            show_default=False,
-        ),
+        dsn_option("--target", TARGET_ENV, "DSN of the new database, as the platform admin."),
     ],
     dry_run: Annotated[
         bool,
@@ -146,14 +146,9 @@ def migrate_data(
     ] = True,
 ) -> None:
     """Copy a legacy service database into its schema: pre-flight, COPY, verify, record."""
-    # psycopg logs a warning when a COPY ends with a lost connection; the error that follows
-    # says it better, once.
-    psycopg_log = logging.getLogger("psycopg")
-    if not psycopg_log.handlers:
-        psycopg_log.addHandler(logging.NullHandler())
+    quiet_psycopg()
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
-    selected = tuple(t.strip() for item in tables or () for t in item.split(",") if t.strip())
     request = MoveRequest(
         root=root,
         service=service,
@@ -161,36 +156,37 @@ def migrate_data(
         target=target,
         dry_run=dry_run,
         resume=resume,
-        tables=selected,
+        tables=_selected_tables(tables),
         mapping_dir=mappings,
     )
+    report = _move(request, out, err, bars=progress and err.is_terminal)
+    if dry_run:
+        _report_dry_run(report, out, err)
+        return
+    out.print(render_summary(report), markup=False, highlight=False)
+
+
+def _selected_tables(tables: list[str] | None) -> tuple[str, ...]:
+    """`--tables a,b --tables c` as (a, b, c)."""
+    return tuple(t.strip() for item in tables or () for t in item.split(",") if t.strip())
+
+
+def _move(request: MoveRequest, out: Console, err: Console, *, bars: bool) -> MoveReport:
+    """Run the move, showing it as bars (a terminal, a real run), a line per table copied,
+    or not at all (a dry run copies nothing). Interrupted, the table being copied is rolled
+    back and the command exits 130."""
     try:
-        if progress and err.is_terminal and not dry_run:
-            with RichProgress(err) as bars:
-                report = migrate_service(request, bars)
-        else:
-            sink: ProgressSink = NoProgress() if dry_run else _Lines(out)
-            report = migrate_service(request, sink)
-    except ValidationFailed as failed:
-        print_issues(
-            err,
-            failed.issues,
-            f"{len(failed.issues)} problem(s) found by the pre-flight; nothing was written",
-        )
-        raise typer.Exit(1) from None
-    except UserError as error:
-        err.print(f"error: {error}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
+        if bars and not request.dry_run:
+            with RichProgress(err) as shown:
+                return migrate_service(request, shown)
+        sink: ProgressSink = NoProgress() if request.dry_run else _Lines(out)
+        return migrate_service(request, sink)
     except KeyboardInterrupt:
         err.print(
             "interrupted: the table being copied was rolled back; run again with --resume",
             markup=False,
         )
-        raise typer.Exit(130) from None
-    if dry_run:
-        _report_dry_run(report, out, err)
-        return
-    out.print(render_summary(report), markup=False, highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _report_dry_run(report: MoveReport, out: Console, err: Console) -> None:
@@ -204,7 +200,7 @@ def _report_dry_run(report: MoveReport, out: Console, err: Console) -> None:
             f"{len(report.issues)} problem(s) found by the pre-flight; dry run, nothing was "
             "written",
         )
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FINDINGS)
     out.print(render_plan(report), markup=False, highlight=False)
     out.print("pre-flight: no problem found; dry run, nothing was written", highlight=False)
 

@@ -8,33 +8,23 @@ refusal before anything changed (restore, rollback), 2 the command could not run
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edulink_db.errors import UserError, ValidationFailed
+from edulink_db.cli.console import EXIT_FINDINGS, quiet_psycopg, user_errors
+from edulink_db.cli.options import AllowNotEvaluatedOption, FailOnOption, RootOption, dsn_option
 from edulink_db.finding import Level
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from edulink_db.project import Project
 
 # Each command imports what it runs when it runs: a restore does not pay for the compiler, the
 # audit or pglast's catalogue checks at start-up (benchmarks/backup_restore measures it).
 LOCK_TIMEOUT = "10s"
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-RootOption = Annotated[
-    Path,
-    typer.Option("--root", help="The project folder (catalogue.yaml, migrations/, stack files)."),
-]
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="The stack whose settings to use.")]
 
 
@@ -44,41 +34,8 @@ def _emit(text: str, end: str = "\n") -> None:
     typer.echo(text + end, nl=False)
 
 
-def _error_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True)
-
-
-def user_errors(command: F) -> F:
-    """A refusal (problems found, nothing changed) exits 1; another user error exits 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except ValidationFailed as failed:
-            err = _error_console()
-            for issue in failed.issues:
-                err.print(str(issue), markup=False, highlight=False)
-            err.print(
-                f"{len(failed.issues)} problem(s) found; nothing was changed", style="bold red"
-            )
-            raise typer.Exit(1) from None
-        except UserError as error:
-            err = _error_console()
-            err.print(f"error: {error}", markup=False, highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _quiet_psycopg() -> None:
-    """psycopg logs a warning when a COPY ends with a lost connection; the error that
-    follows says it better, once."""
-    log = logging.getLogger("psycopg")
-    if not log.handlers:
-        log.addHandler(logging.NullHandler())
+# A refusal (problems found, nothing changed) exits 1; another user error exits 2.
+refuses_bad_input = user_errors(EXIT_FINDINGS, "; nothing was changed")
 
 
 def _project(root: Path, stack: str) -> Project:
@@ -95,15 +52,14 @@ class InspectFormat(StrEnum):
     prometheus = "prometheus"
 
 
-@user_errors
+@refuses_bad_input
 def inspect(
     dsn: Annotated[
         str,
-        typer.Option(
+        dsn_option(
             "--dsn",
-            envvar="EDULINK_INSPECT_DSN",
-            help="The database to inspect (or EDULINK_INSPECT_DSN).",
-            show_default=False,
+            "EDULINK_INSPECT_DSN",
+            "The database to inspect (or EDULINK_INSPECT_DSN).",
         ),
     ],
     service: Annotated[
@@ -113,15 +69,8 @@ def inspect(
     thresholds: Annotated[
         Path | None, typer.Option("--thresholds", help="YAML file overriding the thresholds.")
     ] = None,
-    fail_on: Annotated[
-        Level, typer.Option("--fail-on", help="Exit 1 at or above this level.")
-    ] = Level.warning,
-    allow_not_evaluated: Annotated[
-        bool,
-        typer.Option(
-            "--allow-not-evaluated", help="Do not fail on checks that could not be evaluated."
-        ),
-    ] = False,
+    fail_on: FailOnOption = Level.warning,
+    allow_not_evaluated: AllowNotEvaluatedOption = False,
     root: RootOption = Path("."),
     stack: StackOption = "prod",
 ) -> None:
@@ -142,18 +91,17 @@ def inspect(
 
 DsnOption = Annotated[
     str,
-    typer.Option(
+    dsn_option(
         "--dsn",
-        envvar="EDULINK_DSN",
-        help="The database, as the platform admin (or EDULINK_DSN; keep passwords off the "
+        "EDULINK_DSN",
+        "The database, as the platform admin (or EDULINK_DSN; keep passwords off the "
         "command line).",
-        show_default=False,
     ),
 ]
 ServiceOption = Annotated[str, typer.Option("--service", help="The service.")]
 
 
-@user_errors
+@refuses_bad_input
 def backup(
     service: ServiceOption,
     dsn: DsnOption,
@@ -168,13 +116,13 @@ def backup(
     from edulink_db.backup.dump import BackupRequest, backup_service
     from edulink_db.backup.render import render_backup
 
-    _quiet_psycopg()
+    quiet_psycopg()
     request = BackupRequest(root=root, service=service, dsn=dsn, out=out, compress=compress)
     report = backup_service(request)
     _emit(render_backup(report))
 
 
-@user_errors
+@refuses_bad_input
 def restore(
     service: ServiceOption,
     source: Annotated[Path, typer.Option("--from", help="The backup file.")],
@@ -198,7 +146,7 @@ def restore(
     from edulink_db.backup.render import render_restore
     from edulink_db.backup.restore import RestoreRequest, restore_service
 
-    _quiet_psycopg()
+    quiet_psycopg()
     request = RestoreRequest(
         service=service, source=source, dsn=dsn, in_place=in_place, lock_timeout=lock_timeout
     )
@@ -206,17 +154,16 @@ def restore(
     _emit(render_restore(report))
 
 
-@user_errors
+@refuses_bad_input
 def rollback(
     service: ServiceOption,
     dsn: DsnOption,
     to: Annotated[
         str,
-        typer.Option(
+        dsn_option(
             "--to",
-            envvar="EDULINK_ROLLBACK_DSN",
-            help="The standalone database to roll back into (or EDULINK_ROLLBACK_DSN).",
-            show_default=False,
+            "EDULINK_ROLLBACK_DSN",
+            "The standalone database to roll back into (or EDULINK_ROLLBACK_DSN).",
         ),
     ],
     root: RootOption = Path("."),
@@ -230,7 +177,7 @@ def rollback(
     from edulink_db.rollback.render import render_rollback
     from edulink_db.rollback.run import RollbackRequest, rollback_service
 
-    _quiet_psycopg()
+    quiet_psycopg()
     request = RollbackRequest(
         root=root, service=service, source=dsn, target=to, mapping_dir=mappings
     )
