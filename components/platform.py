@@ -12,7 +12,7 @@ import pulumi_postgresql as postgresql
 
 from components.embedded_database import EmbeddedDatabase
 from components.generated_password import GeneratedPassword
-from components.service_database import ServiceDatabase, ServiceDatabaseArgs, SharedResources
+from components.service_database import build_service_databases
 from edulink_db.django.settings import django_database
 from edulink_db.endpoints import Endpoint, connection_url, endpoints
 from edulink_db.environment.model import StackSettings
@@ -63,26 +63,11 @@ class DatabasePlatform(pulumi.ComponentResource):
         connection: pulumi.Output[dict[str, Any]] = pulumi.Output.secret(
             pulumi.Output.from_input(password).apply(admin_connection)
         )
-        shared = SharedResources()
-        self.services: dict[str, ServiceDatabase] = {}
-        for service in plan.services:
-            self.services[service.name] = ServiceDatabase(
-                service.name,
-                ServiceDatabaseArgs(
-                    plan=service,
-                    database=plan.database,
-                    admin_role=plan.admin_role,
-                    protect=plan.protected,
-                    disposable=plan.disposable,
-                    connection=connection,
-                    shared=shared,
-                ),
-                opts=pulumi.ResourceOptions(
-                    parent=self, providers=[self.provider], depends_on=ready
-                ),
-            )
-        for service in plan.services:  # producers first: readers' policies wait for theirs
-            self.services[service.name].secure_rows()
+        self.services = build_service_databases(
+            plan,
+            connection,
+            pulumi.ResourceOptions(parent=self, providers=[self.provider], depends_on=ready),
+        )
         self.outputs = {
             service.name: _outputs(settings, plan, service, self.services[service.name].password)
             for service in plan.services

@@ -1,8 +1,16 @@
-"""One service's slice of the database: roles, schema, grants, default privileges, DDL."""
+"""One service's slice of the database: roles, schema, grants, default privileges, DDL.
+
+Services depend on each other, so `build_service_databases` registers them in two passes,
+producers first: each service's roles, schema, grants and migrations (a grant waits for the
+producer's migrations, a migration for the grants its foreign keys need), then, once every
+service exists, each service's row-level security (a producer's reader policy names the
+roles of services declared after it).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -11,20 +19,34 @@ import pulumi_postgresql as postgresql
 from components.generated_password import GeneratedPassword
 from components.migrations import ServiceMigrations
 from components.row_level_security import RowLevelSecurity
-from edulink_db.plan.model import DefaultPrivilegePlan, GrantPlan, RolePlan, ServicePlan
+from edulink_db.plan.model import (
+    AccessPlan,
+    DefaultPrivilegePlan,
+    GrantPlan,
+    RolePlan,
+    ServicePlan,
+)
 
 
-@dataclass
-class SharedResources:
-    """What services need of each other: producers' schemas and migrations, and the previous
-    grant on each ACL row. The platform fills it in dependency order."""
-
-    schemas: dict[str, pulumi.Resource] = field(default_factory=dict)
-    migrations: dict[str, pulumi.Resource] = field(default_factory=dict)
-    admin_memberships: dict[str, pulumi.Resource] = field(default_factory=dict)
-    grants: dict[str, pulumi.Resource] = field(default_factory=dict)
-    group_roles: dict[str, pulumi.Resource] = field(default_factory=dict)
-    row_security: dict[str, pulumi.Resource] = field(default_factory=dict)
+def build_service_databases(
+    plan: AccessPlan, connection: pulumi.Output[dict[str, Any]], opts: pulumi.ResourceOptions
+) -> dict[str, ServiceDatabase]:
+    """Every service of `plan`, by name, complete: the two passes of the module's doc."""
+    services: dict[str, ServiceDatabase] = {}
+    for service in plan.services:  # producers first: grants and migrations wait for theirs
+        args = ServiceDatabaseArgs(
+            plan=service,
+            database=plan.database,
+            admin_role=plan.admin_role,
+            protect=plan.protected,
+            disposable=plan.disposable,
+            connection=connection,
+            earlier=dict(services),
+        )
+        services[service.name] = ServiceDatabase(service.name, args, opts)
+    for service in plan.services:  # producers first: readers' policies wait for theirs
+        services[service.name]._secure_rows(services)
+    return services
 
 
 @dataclass(frozen=True)
@@ -35,24 +57,35 @@ class ServiceDatabaseArgs:
     protect: bool
     disposable: bool
     connection: pulumi.Output[dict[str, Any]]
-    shared: SharedResources
+    # The services registered before this one, its producers among them.
+    earlier: Mapping[str, ServiceDatabase]
 
 
 class ServiceDatabase(pulumi.ComponentResource):
+    """Registered by `build_service_databases` only: the constructor is its first pass,
+    `_secure_rows` its second."""
+
     login_role: pulumi.Output[str]
     password: pulumi.Output[str]
+    # What later services wait for.
+    plan: ServicePlan
+    group: postgresql.Role
+    admin_membership: postgresql.GrantRole
+    schema: postgresql.Schema
+    grants_by_key: dict[str, postgresql.Grant]
+    migrations: ServiceMigrations
+    row_security: RowLevelSecurity | None
 
     def __init__(
         self, name: str, args: ServiceDatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("edulink-db:index:ServiceDatabase", name, None, opts)
         self._args = args
-        plan = args.plan
+        self.plan = plan = args.plan
         keep = self._stateful()
         child = pulumi.ResourceOptions(parent=self)
 
         self.group = self._role(plan.group, f"{plan.name}-group-role", None, keep)
-        args.shared.group_roles[plan.group.name] = self.group
         self.password_resource = GeneratedPassword(
             f"{plan.name}-login-password", length=40, opts=child
         )
@@ -82,7 +115,6 @@ class ServiceDatabase(pulumi.ComponentResource):
                 parent=self, delete_before_replace=True, ignore_changes=["withAdminOption"]
             ),
         )
-        args.shared.admin_memberships[plan.name] = self.admin_membership
 
         self.schema = postgresql.Schema(
             f"{plan.name}-schema",
@@ -94,9 +126,12 @@ class ServiceDatabase(pulumi.ComponentResource):
                 keep, pulumi.ResourceOptions(depends_on=[self.admin_membership])
             ),
         )
-        args.shared.schemas[plan.name] = self.schema
         self.default_privileges = [self._default_privilege(d) for d in plan.default_privileges]
-        self.grants = [self._grant(g) for g in plan.grants]
+        # By key: grants on one ACL row wait for each other, this service's or a later one's.
+        self.grants_by_key = {}
+        for grant in plan.grants:
+            self.grants_by_key[grant.key] = self._grant(grant)
+        self.grants = list(self.grants_by_key.values())
         self.migrations = ServiceMigrations(
             f"{plan.name}-migrations",
             service=plan.name,
@@ -110,26 +145,29 @@ class ServiceDatabase(pulumi.ComponentResource):
                 pulumi.ResourceOptions(
                     depends_on=[
                         self.admin_membership,
-                        *(args.shared.migrations[s] for s in plan.migrations.after_services),
-                        *(args.shared.grants[k] for k in plan.migrations.after_grants),
+                        *(args.earlier[s].migrations for s in plan.migrations.after_services),
+                        *(self._granted(k) for k in plan.migrations.after_grants),
                     ]
                 ),
             ),
         )
-        args.shared.migrations[plan.name] = self.migrations
         self.login_role = self.login.name
         self.password = pulumi.Output.secret(self.password_resource.result)
-        self.row_security: RowLevelSecurity | None = None
+        self.row_security = None
 
-    def secure_rows(self) -> None:
-        """Register the service's RLS resource: a second pass, once every service exists,
-        because its policies may name roles and tables of services declared after it."""
-        plan, shared = self._args.plan, self._args.shared
+    def _secure_rows(self, services: Mapping[str, ServiceDatabase]) -> None:
+        """The second pass: register the service's RLS resource, once every service exists,
+        because its policies may name roles and tables of services declared after it; then
+        the component is complete."""
+        plan = self.plan
+        group_roles = {s.plan.group.name: s.group for s in services.values()}
         producers = sorted({p.service for p in plan.policies} - {plan.name})
         needs: list[pulumi.Resource] = [self.migrations]
-        needs += [shared.group_roles[role] for p in plan.policies for role in p.roles]
+        needs += [group_roles[role] for p in plan.policies for role in p.roles]
         for producer in producers:
-            needs += [shared.migrations[producer], shared.row_security[producer]]
+            producer_rows = services[producer].row_security
+            assert producer_rows is not None, f"{producer} is secured before {plan.name}"
+            needs += [services[producer].migrations, producer_rows]
         keep = self._stateful()
         self.row_security = RowLevelSecurity(
             f"{plan.name}-row-level-security",
@@ -141,7 +179,6 @@ class ServiceDatabase(pulumi.ComponentResource):
                 keep, pulumi.ResourceOptions(depends_on=list(dict.fromkeys(needs)))
             ),
         )
-        shared.row_security[plan.name] = self.row_security
         self.register_outputs({"login_role": self.login_role, "schema": self.schema.name})
 
     def _stateful(self) -> pulumi.ResourceOptions:
@@ -197,15 +234,15 @@ class ServiceDatabase(pulumi.ComponentResource):
         )
 
     def _grant(self, plan: GrantPlan) -> postgresql.Grant:
-        shared = self._args.shared
+        producer = self._args.earlier[plan.producer]
         needs: list[pulumi.Resource] = [
             self.group,
-            shared.admin_memberships[plan.producer],
+            producer.admin_membership,
             # the schema, or for a table grant the migrations that create the table
-            shared.migrations[plan.producer] if plan.table else shared.schemas[plan.producer],
+            producer.migrations if plan.table else producer.schema,
         ]
         if plan.after is not None:
-            needs.append(shared.grants[plan.after])
+            needs.append(self._granted(plan.after))
         wanted = plan.wanted  # one grantee, one object: the privileges this resource holds
         target = wanted[0]
         grant = postgresql.Grant(
@@ -219,5 +256,12 @@ class ServiceDatabase(pulumi.ComponentResource):
             privileges=[w.privilege for w in wanted],
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
-        shared.grants[plan.key] = grant
         return grant
+
+    def _granted(self, key: str) -> postgresql.Grant:
+        """The grant registered under `key`: this service's, or an earlier service's (grants
+        on one ACL row wait for each other, whoever the grantee)."""
+        for service in (self, *self._args.earlier.values()):
+            if key in service.grants_by_key:
+                return service.grants_by_key[key]
+        raise KeyError(f"{self.plan.name} waits for grant {key}, which is not registered yet")
