@@ -268,6 +268,48 @@ def test_a_hand_tamper_is_refreshed_and_restored(stack: Stack) -> None:
     assert stack.up()[1] == []
 
 
+def test_a_state_with_the_old_drift_marker_refreshes_updates_and_deletes(dev: Stack) -> None:
+    """Before drift had its own field, a refresh stored a changed policy with the text
+    "(changed outside the platform)" as its USING expression. A checkpoint that holds one
+    still refreshes (twice), is updated back to the plan, and deletes."""
+    recording, _ = dev.up()
+    urn = _urn(recording, "auth-row-level-security")
+    where = "schemaname = 'auth_schema' AND tablename = 'user_sessions'"
+    policy = f"SELECT qual FROM pg_policies WHERE {where} AND policyname = 'auth_service_role_all'"
+    with dev.superuser() as conn:
+        planned = conn.execute(policy).fetchone()
+        conn.execute(
+            "ALTER POLICY auth_service_role_all ON auth_schema.user_sessions USING (false)"
+        )
+    state = dev.engine.checkpoint[urn]
+    marked = [
+        {**p, "using": "(changed outside the platform)"}
+        if (p["table"], p["name"]) == ("user_sessions", "auth_service_role_all")
+        else p
+        for p in state.outputs["policies"]
+    ]
+    assert marked != state.outputs["policies"]
+    state.outputs = legacy = {**state.outputs, "policies": marked}
+
+    assert dev.engine.refresh() == [("refresh", urn)]
+    assert dev.engine.checkpoint[urn].outputs["drifted"] == [
+        ["auth_schema", "user_sessions", "auth_service_role_all"]
+    ]
+    assert dev.engine.refresh() == []
+    _, ops = dev.up()
+    assert ops == [("update", urn)]
+    with dev.superuser() as conn:
+        assert conn.execute(policy).fetchone() == planned
+    assert dev.engine.refresh() == []
+    assert dev.up()[1] == []
+
+    state = dev.engine.checkpoint[urn]
+    with ProviderHost() as host:
+        host.delete(urn, state.id, state.inputs, legacy)
+    with dev.superuser() as conn:
+        assert conn.execute(f"SELECT policyname FROM pg_policies WHERE {where}").fetchall() == []
+
+
 def test_a_lost_migration_history_is_refused_naming_the_files(stack: Stack) -> None:
     recording, _ = stack.up()
     with stack.superuser() as conn:
@@ -356,10 +398,12 @@ def test_the_harness_catches_the_with_check_crash(prod: Stack, tmp_path: Path) -
         .replace("with_check: str | None = None", "with_check: str | None")
     )
     apply = scratch / "edulink_db/rls/apply.py"
+    reader = "state = from_wire(cls, {key: props.get(key) or [] for key in _STATE_FIELDS})"
+    assert reader in apply.read_text()
     apply.write_text(
         apply.read_text().replace(
-            'return from_wire(cls, {key: props.get(key) or [] for key in ("tables", "policies")})',
-            "return cls(tuple(TableSecurityPlan(**t) for t in props.get('tables') or ()),"
+            reader,
+            "state = cls(tuple(TableSecurityPlan(**t) for t in props.get('tables') or ()),"
             " tuple(PolicyPlan(**{**p, 'roles': tuple(p['roles'])})"
             " for p in props.get('policies') or ()))",
         )

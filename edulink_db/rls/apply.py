@@ -34,18 +34,43 @@ TableKey = tuple[str, str]
 
 @dataclass(frozen=True)
 class SecurityState:
+    """What is installed: tables with RLS enabled and forced, and the policies as planned.
+
+    `drifted` names the installed policies a refresh found changed outside the platform; the
+    next update re-creates them from the plan.
+    """
+
     tables: tuple[TableSecurityPlan, ...] = ()
     policies: tuple[PolicyPlan, ...] = ()
+    drifted: tuple[PolicyKey, ...] = ()
 
     def to_props(self) -> dict[str, Any]:
         wire: dict[str, Any] = to_wire(self)
+        if not self.drifted:
+            del wire["drifted"]  # a state without drift keeps the shape it always had
         return wire
 
     @classmethod
     def from_props(cls, props: dict[str, Any] | None) -> SecurityState:
-        """Read what `to_props` wrote, after the engine dropped its None values."""
+        """Read what `to_props` wrote, after the engine dropped its None values (and what
+        earlier versions wrote: see `_LEGACY_DRIFT`)."""
         props = props or {}
-        return from_wire(cls, {key: props.get(key) or [] for key in ("tables", "policies")})
+        state = from_wire(cls, {key: props.get(key) or [] for key in _STATE_FIELDS})
+        return state._legacy_drift_named()
+
+    def _legacy_drift_named(self) -> SecurityState:
+        marked = tuple(
+            policy_key(p)
+            for p in self.policies
+            if p.using == _LEGACY_DRIFT and policy_key(p) not in self.drifted
+        )
+        return replace(self, drifted=(*self.drifted, *marked)) if marked else self
+
+
+_STATE_FIELDS = ("tables", "policies", "drifted")
+# Before `drifted`, a refresh stored a changed policy with this text as its USING expression.
+# Such a state still names the policy as drifted; the text is never compared nor rendered.
+_LEGACY_DRIFT = "(changed outside the platform)"
 
 
 def policy_key(policy: PolicyPlan) -> PolicyKey:
@@ -84,7 +109,7 @@ def plan_changes(old: SecurityState, new: SecurityState) -> list[Change]:
             says = f"enable and force RLS on {_label(table_name)}"
             changes += [Change(table.owner, s, says) for s in enable_statements(table)]
     for name, policy in new_policies.items():
-        if old_policies.get(name) != policy:
+        if old_policies.get(name) != policy or name in old.drifted:
             # DROP IF EXISTS first: a changed policy is replaced in the same transaction, and
             # one left by an interrupted run is adopted rather than an error.
             says = f"create policy {_label(name)}"
@@ -128,8 +153,9 @@ def _missing_tables(conn: psycopg.Connection[Any], tables: set[TableKey]) -> set
 
 
 def read_state(settings: ConnectionSettings, expected: SecurityState) -> SecurityState:
-    """What of `expected` is live: tables whose RLS is still enabled and forced, and policies
-    whose command, mode, roles and expressions still match.
+    """What of `expected` is live: tables whose RLS is still enabled and forced, and the
+    policies that still exist, drifted where their command, mode, roles or expressions no
+    longer match (or already did not: drift stays until an update re-creates the policy).
 
     Read-only: expressions are compared through `rls.compare`, which parses both the plan's
     rendering and PostgreSQL's (pg_get_expr) into one normal form, so a refresh takes no
@@ -140,15 +166,13 @@ def read_state(settings: ConnectionSettings, expected: SecurityState) -> Securit
         live_tables = _live_tables(conn, expected.tables)
         live_policies = _live_policies(conn, expected.policies)
     tables = tuple(t for t in expected.tables if live_tables.get(table_key(t)))
-    policies = tuple(
-        p if _matches(p, live_policies[policy_key(p)]) else replace(p, using=CHANGED)
-        for p in expected.policies
-        if policy_key(p) in live_policies
+    policies = tuple(p for p in expected.policies if policy_key(p) in live_policies)
+    drifted = tuple(
+        policy_key(p)
+        for p in policies
+        if policy_key(p) in expected.drifted or not _matches(p, live_policies[policy_key(p)])
     )
-    return SecurityState(tables, policies)
-
-
-CHANGED = "(changed outside the platform)"
+    return SecurityState(tables, policies, drifted)
 
 
 def _matches(policy: PolicyPlan, live: LivePolicy) -> bool:

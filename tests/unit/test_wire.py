@@ -39,6 +39,21 @@ def test_a_policy_without_clauses_loses_nothing_but_its_none_values() -> None:
     assert SecurityState.from_props(_through_the_engine(wire)).policies == (policy,)
 
 
+def test_drift_travels_as_its_own_field_and_only_when_there_is_some() -> None:
+    policy = PolicyPlan("s", "a", "t", "o", "p", "select", True, ("r",), "true", None)
+    assert "drifted" not in SecurityState((), (policy,)).to_props()
+    drifted = SecurityState((), (policy,), (("a", "t", "p"),))
+    assert SecurityState.from_props(_through_the_engine(drifted.to_props())) == drifted
+
+
+def test_a_state_with_the_old_drift_marker_reads_as_drifted() -> None:
+    """Before `drifted`, a refresh wrote a changed policy with this text as its USING."""
+    marked = "(changed outside the platform)"
+    policy = PolicyPlan("s", "a", "t", "o", "p", "select", True, ("r",), marked, None)
+    state = SecurityState.from_props(_through_the_engine(to_wire(SecurityState((), (policy,)))))
+    assert state == SecurityState((), (policy,), (("a", "t", "p"),))
+
+
 def test_a_missing_required_field_is_named() -> None:
     with pytest.raises(ValueError, match="checksum"):
         from_wire(Step, {"version": 1, "name": "x", "sql": "select 1"})
