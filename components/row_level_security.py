@@ -50,7 +50,7 @@ class RowLevelSecurityProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         live = read_state(_connection(props), _state(props))
-        return ReadResult(id_, {**props, **live.to_props()})
+        return ReadResult(id_, live.over(props))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         apply_changes(_connection(props), plan_changes(_state(props), SecurityState()))

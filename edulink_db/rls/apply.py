@@ -50,6 +50,12 @@ class SecurityState:
             del wire["drifted"]  # a state without drift keeps the shape it always had
         return wire
 
+    def over(self, props: dict[str, Any]) -> dict[str, Any]:
+        """`props` with this state in place of the one they held, the rest kept: a field
+        `to_props` leaves out (no drift) must not survive from the old props."""
+        kept = {key: value for key, value in props.items() if key not in _STATE_FIELDS}
+        return {**kept, **self.to_props()}
+
     @classmethod
     def from_props(cls, props: dict[str, Any] | None) -> SecurityState:
         """Read what `to_props` wrote, after the engine dropped its None values (and what

@@ -46,6 +46,12 @@ def test_drift_travels_as_its_own_field_and_only_when_there_is_some() -> None:
     assert SecurityState.from_props(_through_the_engine(drifted.to_props())) == drifted
 
 
+def test_a_refreshed_state_replaces_the_old_one_drift_included() -> None:
+    policy = PolicyPlan("s", "a", "t", "o", "p", "select", True, ("r",), "true", None)
+    old = {"service": "a", **SecurityState((), (policy,), (("a", "t", "p"),)).to_props()}
+    assert SecurityState().over(old) == {"service": "a", "tables": [], "policies": []}
+
+
 def test_a_state_with_the_old_drift_marker_reads_as_drifted() -> None:
     """Before `drifted`, a refresh wrote a changed policy with this text as its USING."""
     marked = "(changed outside the platform)"
