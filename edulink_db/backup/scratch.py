@@ -22,7 +22,7 @@ from edulink_db.backup.definitions import LeftOut, local_definitions
 from edulink_db.backup.load import copy_in, set_sequence, verify
 from edulink_db.backup.manifest import Manifest, MigrationEntry
 from edulink_db.backup.session import prepare_transaction
-from edulink_db.bookkeeping import HISTORY_TABLE
+from edulink_db.bookkeeping import HISTORY_TABLE, create_history_table
 
 
 def restore_scratch(conn: psycopg.Connection[Any], reader: ArchiveReader) -> list[LeftOut]:
@@ -61,7 +61,7 @@ def _definitions(
 ) -> list[LeftOut]:
     schema = manifest.schema_name
     left_out: list[LeftOut] = []
-    _history_table(conn, schema)
+    create_history_table(conn, schema)
     for migration in manifest.migrations:
         text = _migration_sql(reader, migration)
         local, removed = local_definitions(text, schema)
@@ -84,20 +84,6 @@ def _migration_sql(reader: ArchiveReader, migration: MigrationEntry) -> str:
             f"({migration.version:04d}_{migration.name}); the backup is damaged"
         )
     return text
-
-
-def _history_table(conn: psycopg.Connection[Any], schema: str) -> None:
-    """The history table as the migration runner creates it."""
-    conn.execute(
-        sql.SQL(
-            "CREATE TABLE {} ("
-            " version integer PRIMARY KEY,"
-            " name text NOT NULL,"
-            " checksum text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now(),"
-            " applied_by text NOT NULL DEFAULT session_user)"
-        ).format(sql.Identifier(schema, HISTORY_TABLE))
-    )
 
 
 def _tables_outside_migrations(conn: psycopg.Connection[Any], manifest: Manifest) -> None:

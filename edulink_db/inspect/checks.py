@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from edulink_db.finding import Finding, Level, NotEvaluated
 from edulink_db.inspect.reports import (
     autovacuum_due,
+    block_totals,
     estimated_bloat,
     login_of,
     service_indexes,
@@ -170,13 +171,8 @@ def unindexed_foreign_key(snap: Snapshot, scope: Scope, limits: Thresholds) -> I
 
 def cache_hit(snap: Snapshot, scope: Scope, limits: Thresholds) -> Iterator[Outcome]:
     """IN06: too many of a service's reads miss the buffer cache."""
-    totals: dict[str, list[int]] = {}
-    for service, table in service_tables(snap, scope):
-        entry = totals.setdefault(service.name, [0, 0, 0, 0])
-        entry[0] += table.heap_hit
-        entry[1] += table.heap_read
-        entry[2] += table.index_hit
-        entry[3] += table.index_read
+    # A service without tables has no block reads: below any minimum, so never reported.
+    totals = block_totals(snap, scope)
     for name, (heap_hit, heap_read, index_hit, index_read) in sorted(totals.items()):
         for kind, hit, read in (
             ("tables", heap_hit, heap_read),

@@ -8,9 +8,10 @@ statement may be personal data or a secret.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from pglast.parser import ParseError, normalize
 
@@ -30,6 +31,7 @@ from edulink_db.inspect.snapshot import (
 from edulink_db.introspect.state import LiveForeignKey
 
 Cell = str | int | float | None
+_Item = TypeVar("_Item")
 QUERY_WIDTH = 100
 
 
@@ -59,36 +61,35 @@ def ratio(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _owned(
+    items: Iterable[_Item], owners: Mapping[str, ServiceTarget], owner: Callable[[_Item], str]
+) -> Iterator[tuple[ServiceTarget, _Item]]:
+    """Each item a service of the scope owns, with that service; `owner` names the schema,
+    login or role that `owners` is keyed by."""
+    for item in items:
+        service = owners.get(owner(item))
+        if service is not None:
+            yield service, item
+
+
 def service_tables(snap: Snapshot, scope: Scope) -> Iterable[tuple[ServiceTarget, TableStats]]:
     tables: tuple[TableStats, ...] = need(snap, "tables")
-    for table in tables:
-        service = scope.by_schema.get(table.schema)
-        if service is not None:
-            yield service, table
+    yield from _owned(tables, scope.by_schema, lambda t: t.schema)
 
 
 def service_indexes(snap: Snapshot, scope: Scope) -> Iterable[tuple[ServiceTarget, IndexStats]]:
     indexes: tuple[IndexStats, ...] = need(snap, "indexes")
-    for index in indexes:
-        service = scope.by_schema.get(index.schema)
-        if service is not None:
-            yield service, index
+    yield from _owned(indexes, scope.by_schema, lambda i: i.schema)
 
 
 def service_sessions(snap: Snapshot, scope: Scope) -> Iterable[tuple[ServiceTarget, Session]]:
     sessions: tuple[Session, ...] = need(snap, "sessions")
-    for session in sessions:
-        service = scope.by_login.get(session.role)
-        if service is not None:
-            yield service, session
+    yield from _owned(sessions, scope.by_login, lambda x: x.role)
 
 
 def service_statements(snap: Snapshot, scope: Scope) -> Iterable[tuple[ServiceTarget, Statement]]:
     statements: tuple[Statement, ...] = need(snap, "statements")
-    for statement in statements:
-        service = scope.by_role.get(statement.role)
-        if service is not None:
-            yield service, statement
+    yield from _owned(statements, scope.by_role, lambda x: x.role)
 
 
 def _when(value: datetime | None) -> str | None:
@@ -180,7 +181,8 @@ def seq_scans(snap: Snapshot, scope: Scope) -> Section:
     )
 
 
-def cache_hit(snap: Snapshot, scope: Scope) -> Section:
+def block_totals(snap: Snapshot, scope: Scope) -> dict[str, list[int]]:
+    """Per service, in the scope's order: heap hits, heap reads, index hits, index reads."""
     totals: dict[str, list[int]] = {s.name: [0, 0, 0, 0] for s in scope.services}
     for s, t in service_tables(snap, scope):
         entry = totals[s.name]
@@ -188,8 +190,12 @@ def cache_hit(snap: Snapshot, scope: Scope) -> Section:
         entry[1] += t.heap_read
         entry[2] += t.index_hit
         entry[3] += t.index_read
+    return totals
+
+
+def cache_hit(snap: Snapshot, scope: Scope) -> Section:
     rows: list[tuple[Cell, ...]] = []
-    for name, (heap_hit, heap_read, index_hit, index_read) in totals.items():
+    for name, (heap_hit, heap_read, index_hit, index_read) in block_totals(snap, scope).items():
         rows.append((name, "tables", heap_hit, heap_read, ratio(heap_hit, heap_hit + heap_read)))
         rows.append(
             (name, "indexes", index_hit, index_read, ratio(index_hit, index_hit + index_read))

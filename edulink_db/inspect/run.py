@@ -9,10 +9,10 @@ left behind (a pooled server session is handed back as found).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg import IsolationLevel
@@ -43,14 +43,13 @@ from edulink_db.inspect.thresholds import Thresholds
 from edulink_db.introspect.constraints import fetch_foreign_keys
 from edulink_db.introspect.policies import fetch_policies
 from edulink_db.introspect.session import (
-    CATALOG_ERRORS,
     CatalogSession,
+    Datasets,
     connection_parameters,
 )
 
 APPLICATION_NAME = "edulink-db inspect"
 MINIMUM_SERVER_VERSION = 150000
-T = TypeVar("T")
 
 
 class InspectError(UserError):
@@ -114,15 +113,8 @@ def read_snapshot(session: CatalogSession, conn: Counted, scope: Scope) -> Snaps
             *("statements", "policies", "plans"),
         )
         return Snapshot(info, unavailable=dict.fromkeys(names, reason), queries=session.queries)
-    unavailable: dict[str, str] = {}
-
-    def attempt(dataset: str, fetch: Callable[[], T]) -> T | None:
-        try:
-            return fetch()
-        except CATALOG_ERRORS as error:
-            message = error.diag.message_primary or str(error)
-            unavailable[dataset] = f"could not read {dataset}: {message}"
-            return None
+    datasets = Datasets("could not read {dataset}")
+    unavailable, attempt = datasets.unavailable, datasets.attempt
 
     schemas, logins = scope.schemas, scope.logins
     facts = attempt("facts", lambda: fetch_facts(session, logins))

@@ -6,8 +6,7 @@ every read takes the list of schemas as one array parameter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
 from edulink_db.introspect.constraints import fetch_foreign_keys
 from edulink_db.introspect.default_acl import fetch_default_acls
@@ -17,7 +16,7 @@ from edulink_db.introspect.relations import fetch_relations
 from edulink_db.introspect.roles import fetch_memberships, fetch_roles
 from edulink_db.introspect.routines import fetch_functions, fetch_types
 from edulink_db.introspect.schemas import fetch_schemas
-from edulink_db.introspect.session import CATALOG_ERRORS, CatalogSession
+from edulink_db.introspect.session import CatalogSession, Datasets
 from edulink_db.introspect.state import DatabaseState
 
 MINIMUM_SERVER_VERSION = 150000
@@ -34,8 +33,6 @@ DATASETS = (
     "foreign_keys",
     "history",
 )
-
-T = TypeVar("T")
 
 
 def read_state(
@@ -55,15 +52,8 @@ def read_state(
             unavailable=dict.fromkeys(DATASETS, reason),
             queries=session.queries,
         )
-    unavailable: dict[str, str] = {}
-
-    def attempt(dataset: str, fetch: Callable[[], T]) -> T | None:
-        try:
-            return fetch()
-        except CATALOG_ERRORS as error:
-            message = error.diag.message_primary or str(error)
-            unavailable[dataset] = f"could not read the catalog ({dataset}): {message}"
-            return None
+    datasets = Datasets("could not read the catalog ({dataset})")
+    unavailable, attempt = datasets.unavailable, datasets.attempt
 
     relations = attempt("relations", lambda: fetch_relations(session, schemas))
     if relations is None:

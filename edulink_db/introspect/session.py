@@ -10,9 +10,9 @@ transaction pooler would lose: no prepared statements, only transaction-local se
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel, sql
@@ -22,6 +22,7 @@ from edulink_db.introspect.state import SessionInfo
 
 Params = Mapping[str, Any]
 Query = sql.SQL | sql.Composed
+T = TypeVar("T")
 
 APPLICATION_NAME = "edulink-db audit"
 CONNECT_TIMEOUT_S = 10
@@ -37,6 +38,23 @@ CATALOG_ERRORS: tuple[type[psycopg.Error], ...] = (
     psycopg.errors.FeatureNotSupported,
     psycopg.errors.QueryCanceled,
 )
+
+
+class Datasets:
+    """Reads datasets one by one; a catalog error costs that dataset only: it is None and
+    `unavailable` says why ("<failed>: <the server's message>"), and the next read goes on."""
+
+    def __init__(self, failed: str) -> None:
+        self._failed = failed  # formatted with {dataset}
+        self.unavailable: dict[str, str] = {}
+
+    def attempt(self, dataset: str, fetch: Callable[[], T]) -> T | None:
+        try:
+            return fetch()
+        except CATALOG_ERRORS as error:
+            message = error.diag.message_primary or str(error)
+            self.unavailable[dataset] = f"{self._failed.format(dataset=dataset)}: {message}"
+            return None
 
 
 class CatalogSession:

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from edulink_db.bookkeeping import HISTORY_TABLE
+from edulink_db.bookkeeping import HISTORY_TABLE, create_history_table
 from edulink_db.connection import ConnectionSettings, connect
 from edulink_db.errors import UserError
 from edulink_db.migrations.files import Step
@@ -153,16 +153,7 @@ def _locked_history(conn: psycopg.Connection[Any], schema: str, role: str) -> di
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(schema),))
     conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
     conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-    conn.execute(
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} ("
-            " version integer PRIMARY KEY,"
-            " name text NOT NULL,"
-            " checksum text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now(),"
-            " applied_by text NOT NULL DEFAULT session_user)"
-        ).format(sql.Identifier(schema, HISTORY_TABLE))
-    )
+    create_history_table(conn, schema, if_not_exists=True)
     rows = conn.execute(
         sql.SQL("SELECT version, name, checksum FROM {}").format(
             sql.Identifier(schema, HISTORY_TABLE)
