@@ -194,15 +194,22 @@ def postmaster_pid(data_dir: Path) -> int:
     return int((data_dir / "postmaster.pid").read_text().split()[0])
 
 
-def profiled(argv: list[str], cwd: Path, env: dict[str, str], server_pid: int) -> dict[str, Any]:
+def profiled(
+    argv: list[str], cwd: Path, env: dict[str, str], server_pid: int, engine: Path | None = None
+) -> dict[str, Any]:
     """Run `pulumi <argv>` with its OpenTelemetry trace in a file; return its wall time, peak
     memory, CPU by process kind and provider calls. The trace holds the calls' messages, with
-    secrets: it is read and removed at once, never kept."""
+    secrets: it is read and removed at once, never kept.
+
+    With `engine`, the engine also writes its Go CPU profile to `<engine>.<pid>.cpu` (its
+    `--profiling` flag; read with `go tool pprof -top`): where the engine's own CPU goes,
+    which the trace does not show. Profiles hold stacks and counts, no values."""
     trace = cwd.parent / f"trace-{time.monotonic_ns()}.json"
+    extra = ["--profiling", str(engine)] if engine else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [*argv, "--otel-traces", f"file://{trace}"],
+        [*argv, "--otel-traces", f"file://{trace}", *extra],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -43,25 +43,31 @@ from tests.support.replay import replay  # noqa: E402
 PROTECTED = {"edulink-db:disposable": False, "edulink-db:protected": True}
 
 
-def _timed(ws: Workspace, *argv: str) -> dict[str, Any]:
+ENGINE_PROFILES: Path | None = None  # --engine-profile: where the engine's CPU profiles go
+
+
+def _timed(ws: Workspace, step: str, *argv: str) -> dict[str, Any]:
     assert ws.cluster.data_dir is not None, "the benchmark starts its own cluster"
     command = [str(tools_bin() / "pulumi"), *argv, "--stack", ws.stack]
-    return profiled(command, ws.folder, ws.env, postmaster_pid(ws.cluster.data_dir))
+    engine = ENGINE_PROFILES / f"{ws.stack}-{step}" if ENGINE_PROFILES else None
+    return profiled(command, ws.folder, ws.env, postmaster_pid(ws.cluster.data_dir), engine)
 
 
 def _measure(cluster: Any, project: Path, stack: str, tmp: Path) -> dict[str, Any]:
     cluster.reset()
     database = cluster.create_database()
     ws = workspace(tmp, stack, cluster, database, PROTECTED, project)
-    row: dict[str, Any] = {"preview": _timed(ws, "preview")}
-    row["up"] = _timed(ws, "up", "--yes", "--skip-preview")
-    row["noop_preview"] = _timed(ws, "preview")
-    row["noop_up"] = _timed(ws, "up", "--yes")
-    row["noop_up_skip_preview"] = _timed(ws, "up", "--yes", "--skip-preview")
+    row: dict[str, Any] = {"preview": _timed(ws, "preview", "preview")}
+    row["up"] = _timed(ws, "up", "up", "--yes", "--skip-preview")
+    row["noop_preview"] = _timed(ws, "noop_preview", "preview")
+    row["noop_up"] = _timed(ws, "noop_up", "up", "--yes")
+    row["noop_up_skip_preview"] = _timed(
+        ws, "noop_up_skip_preview", "up", "--yes", "--skip-preview"
+    )
     ws.pulumi("config", "set", "--stack", stack, "edulink-db:protected", "false")
     ws.pulumi("config", "set", "--stack", stack, "edulink-db:disposable", "true")
     ws.pulumi("up", "--yes", "--skip-preview", "--stack", stack)  # lifts protect
-    row["destroy"] = _timed(ws, "destroy", "--yes", "--skip-preview")
+    row["destroy"] = _timed(ws, "destroy", "destroy", "--yes", "--skip-preview")
     raw = json.loads(ws.pulumi("config", "--json", "--show-secrets", "--stack", stack).stdout)
     config = {
         k: v if isinstance(v, str) else json.dumps(v)
@@ -83,7 +89,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", type=int, default=17)
     parser.add_argument("--services", type=int, nargs="*", default=[6, 50])
+    parser.add_argument("--engine-profile", type=Path, help="folder for the engine's CPU profiles")
+    parser.add_argument("--output", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
+    global ENGINE_PROFILES
+    ENGINE_PROFILES = args.engine_profile
+    if ENGINE_PROFILES:
+        ENGINE_PROFILES.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"pg": args.pg, "rows": {}}
     with (
         cluster_base_dir(args.pg) as base,
@@ -99,7 +111,7 @@ def main() -> None:
             results["rows"][f"generated ({n} services)"] = _measure(
                 cluster, folder, generate.STACK, Path(tmp) / f"w{n}"
             )
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"PostgreSQL {args.pg}\n")
     print(
         "| catalogue | resources | preview | up from empty | no-op up | destroy | floor (replay) | peak MiB (up) |"
