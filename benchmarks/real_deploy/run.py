@@ -24,6 +24,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,31 +44,37 @@ from tests.support.replay import replay  # noqa: E402
 PROTECTED = {"edulink-db:disposable": False, "edulink-db:protected": True}
 
 
-ENGINE_PROFILES: Path | None = None  # --engine-profile: where the engine's CPU profiles go
+@dataclass(frozen=True)
+class Engine:
+    """How the engine runs: extra environment (`--engine-env`, e.g. GOGC or a PULUMI_ setting
+    whose cost is weighed) and where its CPU profiles go (`--engine-profile`)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    profiles: Path | None = None
+
+    def timed(self, ws: Workspace, step: str, *argv: str) -> dict[str, Any]:
+        assert ws.cluster.data_dir is not None, "the benchmark starts its own cluster"
+        command = [str(tools_bin() / "pulumi"), *argv, "--stack", ws.stack]
+        profile = self.profiles / f"{ws.stack}-{step}" if self.profiles else None
+        env = {**ws.env, **self.env}
+        return profiled(command, ws.folder, env, postmaster_pid(ws.cluster.data_dir), profile)
 
 
-def _timed(ws: Workspace, step: str, *argv: str) -> dict[str, Any]:
-    assert ws.cluster.data_dir is not None, "the benchmark starts its own cluster"
-    command = [str(tools_bin() / "pulumi"), *argv, "--stack", ws.stack]
-    engine = ENGINE_PROFILES / f"{ws.stack}-{step}" if ENGINE_PROFILES else None
-    return profiled(command, ws.folder, ws.env, postmaster_pid(ws.cluster.data_dir), engine)
-
-
-def _measure(cluster: Any, project: Path, stack: str, tmp: Path) -> dict[str, Any]:
+def _measure(engine: Engine, cluster: Any, project: Path, stack: str, tmp: Path) -> dict[str, Any]:
     cluster.reset()
     database = cluster.create_database()
     ws = workspace(tmp, stack, cluster, database, PROTECTED, project)
-    row: dict[str, Any] = {"preview": _timed(ws, "preview", "preview")}
-    row["up"] = _timed(ws, "up", "up", "--yes", "--skip-preview")
-    row["noop_preview"] = _timed(ws, "noop_preview", "preview")
-    row["noop_up"] = _timed(ws, "noop_up", "up", "--yes")
-    row["noop_up_skip_preview"] = _timed(
+    row: dict[str, Any] = {"preview": engine.timed(ws, "preview", "preview")}
+    row["up"] = engine.timed(ws, "up", "up", "--yes", "--skip-preview")
+    row["noop_preview"] = engine.timed(ws, "noop_preview", "preview")
+    row["noop_up"] = engine.timed(ws, "noop_up", "up", "--yes")
+    row["noop_up_skip_preview"] = engine.timed(
         ws, "noop_up_skip_preview", "up", "--yes", "--skip-preview"
     )
     ws.pulumi("config", "set", "--stack", stack, "edulink-db:protected", "false")
     ws.pulumi("config", "set", "--stack", stack, "edulink-db:disposable", "true")
     ws.pulumi("up", "--yes", "--skip-preview", "--stack", stack)  # lifts protect
-    row["destroy"] = _timed(ws, "destroy", "destroy", "--yes", "--skip-preview")
+    row["destroy"] = engine.timed(ws, "destroy", "destroy", "--yes", "--skip-preview")
     raw = json.loads(ws.pulumi("config", "--json", "--show-secrets", "--stack", stack).stdout)
     config = {
         k: v if isinstance(v, str) else json.dumps(v)
@@ -90,26 +97,28 @@ def main() -> None:
     parser.add_argument("--pg", type=int, default=17)
     parser.add_argument("--services", type=int, nargs="*", default=[6, 50])
     parser.add_argument("--engine-profile", type=Path, help="folder for the engine's CPU profiles")
+    parser.add_argument("--engine-env", nargs="*", default=[], help="KEY=VALUE for the engine")
     parser.add_argument("--output", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
-    global ENGINE_PROFILES
-    ENGINE_PROFILES = args.engine_profile
-    if ENGINE_PROFILES:
-        ENGINE_PROFILES.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"pg": args.pg, "rows": {}}
+    engine = Engine(dict(e.split("=", 1) for e in args.engine_env), args.engine_profile)
+    if engine.profiles:
+        engine.profiles.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"pg": args.pg, "engine_env": engine.env, "rows": {}}
     with (
         cluster_base_dir(args.pg) as base,
         open_cluster(args.pg, base) as cluster,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        results["rows"]["prod (6 services)"] = _measure(cluster, ROOT, "prod", Path(tmp) / "p")
+        results["rows"]["prod (6 services)"] = _measure(
+            engine, cluster, ROOT, "prod", Path(tmp) / "p"
+        )
         for n in args.services:
             if n == 6:
                 continue
             folder = generate.write_project(Path(tmp) / f"gen{n}", n)
             (folder / f"Pulumi.{generate.STACK}.yaml").unlink()
             results["rows"][f"generated ({n} services)"] = _measure(
-                cluster, folder, generate.STACK, Path(tmp) / f"w{n}"
+                engine, cluster, folder, generate.STACK, Path(tmp) / f"w{n}"
             )
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"PostgreSQL {args.pg}\n")
