@@ -7,8 +7,12 @@ into psql and an object reads as the user would write it: `table auth_schema.use
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+from edulink_db.introspect.state import LiveFunction, LiveRelation, LiveType
 
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
 _NEEDS_QUOTES = RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS | COL_NAME_KEYWORDS
@@ -88,3 +92,45 @@ def grant_on(keyword: str, schema: str, name: str, arguments: str | None = None)
 def relation_keyword(kind: str) -> str:
     """A sequence is granted ON SEQUENCE; tables, views and the other relations ON TABLE."""
     return "SEQUENCE" if kind == "S" else "TABLE"
+
+
+@dataclass(frozen=True)
+class Grantable:
+    """An object privileges are held on, named the two ways a privilege finding needs: as
+    the finding's object (`target`) and as GRANT and REVOKE name it after ON (`on`). A
+    column's privileges are granted on its table, each followed by the column (`column`,
+    e.g. ` (email)`), so the rules that report ACLs word every object the same way."""
+
+    target: str
+    on: str
+    column: str = ""
+
+    def privileges(self, privileges: Iterable[str]) -> str:
+        """The privilege list of a GRANT or REVOKE: `SELECT (email), UPDATE (email)`."""
+        return ", ".join(f"{p}{self.column}" for p in privileges)
+
+
+def relation_grantable(relation: LiveRelation) -> Grantable:
+    on = grant_on(relation_keyword(relation.kind), relation.schema, relation.name)
+    return Grantable(relation_object(relation.schema, relation.name, relation.kind), on)
+
+
+def column_grantable(relation: LiveRelation, column: str) -> Grantable:
+    on = grant_on(relation_keyword(relation.kind), relation.schema, relation.name)
+    target = column_object(relation.schema, relation.name, column)
+    return Grantable(target, on, f" ({ident(column)})")
+
+
+def function_grantable(function: LiveFunction) -> Grantable:
+    on = grant_on("FUNCTION", function.schema, function.name, function.arguments)
+    return Grantable(function_object(function.schema, function.name, function.arguments), on)
+
+
+def type_grantable(type_: LiveType) -> Grantable:
+    return Grantable(
+        type_object(type_.schema, type_.name), grant_on("TYPE", type_.schema, type_.name)
+    )
+
+
+def schema_grantable(name: str) -> Grantable:
+    return Grantable(schema_object(name), f"SCHEMA {ident(name)}")

@@ -8,14 +8,12 @@ from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
 from edulink_db.audit.names import (
-    column_object,
-    function_object,
-    grant_on,
+    Grantable,
+    column_grantable,
+    function_grantable,
     grantee,
-    ident,
-    relation_keyword,
-    relation_object,
-    type_object,
+    relation_grantable,
+    type_grantable,
 )
 from edulink_db.audit.privileges import AclDiff, compare_acl, privilege_list
 from edulink_db.audit.rule import Outcome, Rule
@@ -63,36 +61,29 @@ class ObjectPrivileges(Rule):
             for column in wanted.columns:
                 columns[(wanted.schema, wanted.table, column)].add(held)
                 planned_columns[(wanted.schema, wanted.table)].add(column)
-        relations = ctx.relations
-        for key, relation in sorted(relations.items()):
-            schema, name = key
-            on = grant_on(relation_keyword(relation.kind), schema, name)
+        for key, relation in sorted(ctx.relations.items()):
             diff = compare_acl(relation.acl, tables.get(key, set()), relation.owner)
-            yield from self._report(relation_object(schema, name, relation.kind), on, "", diff)
+            yield from self._report(relation_grantable(relation), diff)
             for column in sorted(relation.column_acl.keys() | planned_columns.get(key, set())):
                 diff = compare_acl(
                     relation.column_acl.get(column, ()),
-                    columns.get((schema, name, column), set()),
+                    columns.get((*key, column), set()),
                     relation.owner,
                 )
-                yield from self._report(
-                    column_object(schema, name, column), on, f" ({ident(column)})", diff
-                )
+                yield from self._report(column_grantable(relation, column), diff)
         # Planned table grants on tables that do not exist are DR15's; nothing to add here.
         for function in ctx.functions:
-            on = grant_on("FUNCTION", function.schema, function.name, function.arguments)
             diff = compare_acl(function.acl, set(), function.owner)
-            target = function_object(function.schema, function.name, function.arguments)
-            yield from self._report(target, on, "", diff)
+            yield from self._report(function_grantable(function), diff)
         for type_ in ctx.types:
-            on = grant_on("TYPE", type_.schema, type_.name)
             diff = compare_acl(type_.acl, set(), type_.owner)
-            yield from self._report(type_object(type_.schema, type_.name), on, "", diff)
+            yield from self._report(type_grantable(type_), diff)
 
-    def _report(self, target: str, on: str, column: str, diff: AclDiff) -> Iterator[Outcome]:
+    def _report(self, object_: Grantable, diff: AclDiff) -> Iterator[Outcome]:
+        on = object_.on
         for kind, role, privileges in diff.each():
             listed = privilege_list(privileges)
-            granted = ", ".join(f"{p}{column}" for p in privileges)
+            granted = object_.privileges(privileges)
             message, fix = {
                 "extra": (
                     f"{role} holds {listed}, which the plan does not grant",
@@ -107,4 +98,4 @@ class ObjectPrivileges(Rule):
                     f"GRANT {granted} ON {on} TO {grantee(role)}; or run `pulumi up --refresh`",
                 ),
             }[kind]
-            yield self.finding(target, message, fix)
+            yield self.finding(object_.target, message, fix)

@@ -6,15 +6,13 @@ from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
 from edulink_db.audit.names import (
-    column_object,
-    function_object,
-    grant_on,
+    Grantable,
+    column_grantable,
+    function_grantable,
     grantee,
-    ident,
-    relation_keyword,
-    relation_object,
-    schema_object,
-    type_object,
+    relation_grantable,
+    schema_grantable,
+    type_grantable,
 )
 from edulink_db.audit.privileges import exposed, privilege_list
 from edulink_db.audit.rule import Outcome, Rule
@@ -46,34 +44,24 @@ class ExposedPrivileges(Rule):
 
     def check(self, ctx: AuditContext) -> Iterator[Outcome]:
         for name, live in sorted(ctx.schemas.items()):
-            yield from self._report(schema_object(name), f"SCHEMA {ident(name)}", "", live.acl)
-        for (schema, table), relation in sorted(ctx.relations.items()):
-            on = grant_on(relation_keyword(relation.kind), schema, table)
-            target = relation_object(schema, table, relation.kind)
-            yield from self._report(target, on, "", relation.acl, relation.owner)
+            yield from self._report(schema_grantable(name), live.acl)
+        for _, relation in sorted(ctx.relations.items()):
+            yield from self._report(relation_grantable(relation), relation.acl, relation.owner)
             for column, acl in relation.column_acl.items():
-                target = column_object(schema, table, column)
-                yield from self._report(target, on, f" ({ident(column)})", acl)
+                yield from self._report(column_grantable(relation, column), acl)
         for function in ctx.functions:
             if function.from_extension:
                 continue
-            on = grant_on("FUNCTION", function.schema, function.name, function.arguments)
-            target = function_object(function.schema, function.name, function.arguments)
-            yield from self._report(target, on, "", function.acl, function.owner)
+            yield from self._report(function_grantable(function), function.acl, function.owner)
         for type_ in ctx.types:
-            on = grant_on("TYPE", type_.schema, type_.name)
-            target = type_object(type_.schema, type_.name)
-            yield from self._report(target, on, "", type_.acl, type_.owner)
+            yield from self._report(type_grantable(type_), type_.acl, type_.owner)
 
-    def _report(
-        self, target: str, on: str, column: str, acl: Acl, owner: str = ""
-    ) -> Iterator[Outcome]:
+    def _report(self, object_: Grantable, acl: Acl, owner: str = "") -> Iterator[Outcome]:
         for role, privileges in exposed(acl, owner).items():
             listed = privilege_list(privileges)
-            granted = ", ".join(f"{p}{column}" for p in privileges)
             who = "every role (PUBLIC)" if role == "PUBLIC" else f"the Data API role {role}"
             yield self.finding(
-                target,
+                object_.target,
                 f"{who} holds {listed}",
-                f"REVOKE {granted} ON {on} FROM {grantee(role)}",
+                f"REVOKE {object_.privileges(privileges)} ON {object_.on} FROM {grantee(role)}",
             )
