@@ -13,46 +13,34 @@ computes them) must find their row:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import psycopg
 from psycopg import sql
 
 from edulink_db.datamove.catalog import ForeignKey, QualifiedName
 from edulink_db.datamove.expression import render_type_name
-from edulink_db.datamove.mapping import LoadedMapping
 from edulink_db.datamove.plan import MovePlan, TableMove
 from edulink_db.datamove.preflight import Findings
-from edulink_db.datamove.progress import Progress
 from edulink_db.datamove.runrecord import act_as, fetch_runs
+from edulink_db.datamove.sessions import MoveSessions
 from edulink_db.errors import Issue
 
 BATCH = 10_000
 SAMPLES = 3
 
 
-def check_references(
-    source: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
-    loaded: LoadedMapping,
-    plan: MovePlan,
-    services_by_schema: Mapping[str, str],
-    findings: Findings,
-    progress: Progress,
-) -> None:
+def check_references(sessions: MoveSessions, plan: MovePlan, findings: Findings) -> None:
     in_run = {m.target: m for m in plan.tables if not m.already_verified}
     for move in list(findings.clean(plan)):
         for fk in move.foreign_keys:
             keys = [move.column(c) for c in fk.columns]
             if any(k is None for k in keys):
                 continue  # a column left to its default (NULL, or a value the target owns)
-            progress.phase(f"pre-flight: checking {move.target} → {fk.referenced}")
+            sessions.progress.phase(f"pre-flight: checking {move.target} → {fk.referenced}")
             parent = in_run.get(fk.referenced)
             if parent is not None:
-                issue = _check_in_legacy(source, loaded, move, parent, fk)
+                issue = _check_in_legacy(sessions, move, parent, fk)
             else:
-                issue = _check_in_target(source, target, loaded, plan, move, fk, services_by_schema)
+                issue = _check_in_target(sessions, plan, move, fk)
             if issue is not None:
                 findings.add(move.name, issue)
 
@@ -79,12 +67,9 @@ def _key_names(alias: str, count: int) -> list[sql.Composable]:
 
 
 def _check_in_legacy(
-    source: psycopg.Connection[Any],
-    loaded: LoadedMapping,
-    move: TableMove,
-    parent: TableMove,
-    fk: ForeignKey,
+    sessions: MoveSessions, move: TableMove, parent: TableMove, fk: ForeignKey
 ) -> Issue | None:
+    source, loaded = sessions.source, sessions.loaded
     unmapped = [c for c in fk.referenced_columns if parent.column(c) is None]
     if unmapped:
         return loaded.issue(
@@ -127,14 +112,9 @@ def _check_in_legacy(
 
 
 def _check_in_target(
-    source: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
-    loaded: LoadedMapping,
-    plan: MovePlan,
-    move: TableMove,
-    fk: ForeignKey,
-    services_by_schema: Mapping[str, str],
+    sessions: MoveSessions, plan: MovePlan, move: TableMove, fk: ForeignKey
 ) -> Issue | None:
+    source, target, loaded = sessions.source, sessions.target, sessions.loaded
     count = len(fk.columns)
     child = _key_names("c", count)
     keys = sql.SQL(
@@ -177,7 +157,7 @@ def _check_in_target(
                         missing_rows += int(row[count])
                         if len(samples) < SAMPLES:
                             samples.append(", ".join(str(v) for v in row[:count]))
-            hint = _hint(target, plan, fk, services_by_schema) if missing_rows else ""
+            hint = _hint(sessions, plan, fk) if missing_rows else ""
     except psycopg.errors.InsufficientPrivilege as error:
         return loaded.issue(
             _where(move, fk),
@@ -195,18 +175,13 @@ def _check_in_target(
     )
 
 
-def _hint(
-    target: psycopg.Connection[Any],
-    plan: MovePlan,
-    fk: ForeignKey,
-    services_by_schema: Mapping[str, str],
-) -> str:
+def _hint(sessions: MoveSessions, plan: MovePlan, fk: ForeignKey) -> str:
     """Why the referenced rows are missing, when the run records can tell."""
     referenced: QualifiedName = fk.referenced
-    runs = fetch_runs(target, referenced.schema)
+    runs = fetch_runs(sessions.target, referenced.schema)
     if referenced.name in runs:
         return ""
-    owner = services_by_schema.get(referenced.schema)
+    owner = sessions.services_by_schema.get(referenced.schema)
     if referenced.schema == plan.schema and referenced.name in plan.unmapped:
         return f"; no mapping fills {referenced.name}: map it from its legacy table"
     if referenced.schema == plan.schema:

@@ -40,6 +40,7 @@ from edulink_db.datamove.preflight import (
 )
 from edulink_db.datamove.progress import NoProgress, Progress, TableResult
 from edulink_db.datamove.runrecord import RunRecord, act_as, ensure_run_table, fetch_runs
+from edulink_db.datamove.sessions import MoveSessions
 from edulink_db.datamove.transfer import copy_table
 from edulink_db.datamove.verify import Checksum, pin_settings
 from edulink_db.dsn import describe_dsn
@@ -91,7 +92,8 @@ def migrate_service(request: MoveRequest, progress: Progress | None = None) -> M
     ):
         snapshot = _open_snapshot(source)
         progress.phase("pre-flight: reading both catalogs")
-        plan, findings = _preflight(source, target, loaded, request, services_by_schema, progress)
+        sessions = MoveSessions(source, target, loaded, services_by_schema, progress)
+        plan, findings = _preflight(sessions, request)
         report = MoveReport(
             plan,
             findings.counts,
@@ -120,15 +122,7 @@ def migrate_service(request: MoveRequest, progress: Progress | None = None) -> M
                     results.append(skipped)
                     continue
                 results.append(
-                    copy_table(
-                        source,
-                        checksummer,
-                        target,
-                        plan,
-                        move,
-                        findings.counts[move.name],
-                        progress,
-                    )
+                    copy_table(sessions, checksummer, plan, move, findings.counts[move.name])
                 )
             checksummer.rollback()
         source.rollback()
@@ -144,14 +138,9 @@ def migrate_service(request: MoveRequest, progress: Progress | None = None) -> M
     )
 
 
-def _preflight(
-    source: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
-    loaded: LoadedMapping,
-    request: MoveRequest,
-    services_by_schema: dict[str, str],
-    progress: Progress,
-) -> tuple[MovePlan, Findings]:
+def _preflight(sessions: MoveSessions, request: MoveRequest) -> tuple[MovePlan, Findings]:
+    source, target, loaded = sessions.source, sessions.target, sessions.loaded
+    progress = sessions.progress
     service = loaded.service
     schema = service.schema_name
     found = Findings()
@@ -187,7 +176,7 @@ def _preflight(
     else:
         count_legacy(source, plan, found, progress)
     if role_issue is None:
-        check_references(source, target, loaded, plan, services_by_schema, found, progress)
+        check_references(sessions, plan, found)
     return plan, found
 
 

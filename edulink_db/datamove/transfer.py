@@ -41,8 +41,9 @@ from psycopg import sql
 from edulink_db.datamove.diagnosis import failing_column, reason
 from edulink_db.datamove.errors import DataMoveError
 from edulink_db.datamove.plan import MovePlan, TableMove
-from edulink_db.datamove.progress import Progress, TableResult
+from edulink_db.datamove.progress import TableResult
 from edulink_db.datamove.runrecord import RunRecord, act_as, fetch_runs, insert_run, lock_key
+from edulink_db.datamove.sessions import MoveSessions
 from edulink_db.datamove.verify import (
     Checksum,
     fetch_checksum,
@@ -65,19 +66,19 @@ class _LegacyFailed(Exception):
 
 
 def copy_table(
-    source: psycopg.Connection[Any],
+    sessions: MoveSessions,
     checksummer: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
     plan: MovePlan,
     move: TableMove,
     rows: int,
-    progress: Progress,
 ) -> TableResult:
     """Copy, verify and record `move`; raise DataMoveError after rolling the table back.
 
-    `source` streams the rows, `checksummer` (a second session on the same snapshot)
-    computes the legacy checksum meanwhile; `rows` is the legacy count, for progress.
+    The legacy session streams the rows, `checksummer` (a second session on the same
+    snapshot) computes the legacy checksum meanwhile; `rows` is the legacy count, for
+    progress.
     """
+    source, target, progress = sessions.source, sessions.target, sessions.progress
     clock = time.monotonic()
     progress.start(str(move.target), rows)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="legacy-checksum") as pool:
@@ -96,7 +97,7 @@ def copy_table(
                 assert row is not None
                 started_at = row[0]
                 legacy = pool.submit(_legacy_checksum, checksummer, move)
-                copied = _stream(source, target, move, progress)
+                copied = _stream(sessions, move)
                 written = fetch_checksum(target, target_checksum_sql(move))
                 try:
                     expected = legacy.result()
@@ -113,7 +114,7 @@ def copy_table(
             raise DataMoveError(_describe_legacy(source, move, failed.error)) from failed.error
         except psycopg.Error as error:
             _stop(checksummer, legacy)
-            raise DataMoveError(_describe_target(source, target, move, error)) from error
+            raise DataMoveError(_describe_target(sessions, move, error)) from error
         except BaseException:
             _stop(checksummer, legacy)
             raise
@@ -155,25 +156,23 @@ def _take_table(target: psycopg.Connection[Any], move: TableMove) -> None:
         )
 
 
-def _stream(
-    source: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
-    move: TableMove,
-    progress: Progress,
-) -> int:
+def _stream(sessions: MoveSessions, move: TableMove) -> int:
     """COPY the legacy rows into the target; the server's row count of the COPY."""
     copy_in = sql.SQL("COPY {} ({}) FROM STDIN").format(
         move.target.identifier(), move.target_columns()
     )
     sent = 0
-    with target.cursor() as writing:
-        with writing.copy(copy_in) as target_rows, _LegacyReader(source, move) as chunks:
+    with sessions.target.cursor() as writing:
+        with (
+            writing.copy(copy_in) as target_rows,
+            _LegacyReader(sessions.source, move) as chunks,
+        ):
             for buffer in chunks:
                 target_rows.write(buffer)
                 # In COPY's text format a row ends with a newline and a newline inside a
                 # value is escaped, so this counts rows exactly.
                 rows = buffer.count(b"\n")
-                progress.advance(rows)
+                sessions.progress.advance(rows)
                 sent += rows
         # The server's own count (COPY's command tag) when psycopg reports it.
         return writing.rowcount if writing.rowcount >= 0 else sent
@@ -307,13 +306,9 @@ def _describe_legacy(source: psycopg.Connection[Any], move: TableMove, error: ps
     )
 
 
-def _describe_target(
-    source: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
-    move: TableMove,
-    error: psycopg.Error,
-) -> str:
+def _describe_target(sessions: MoveSessions, move: TableMove, error: psycopg.Error) -> str:
     """What failed, without DETAIL or CONTEXT (they quote whole rows, secrets included)."""
+    source, target = sessions.source, sessions.target
     if target.broken or isinstance(error, psycopg.OperationalError):
         side = "legacy" if source.broken and not target.broken else "target"
         return _interrupted(move, side, error)
