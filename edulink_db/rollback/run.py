@@ -87,6 +87,17 @@ class LegacyColumn:
     serial: bool  # filled by a sequence, which must move past the copied values
 
 
+@dataclass(frozen=True)
+class _Sessions:
+    """The service's schema, read from `source` in one snapshot, and the standalone
+    database, written through `target` in one transaction; `inverse` names the schemas on
+    both sides. Every step of the copy reads these together."""
+
+    source: psycopg.Connection[Any]
+    target: psycopg.Connection[Any]
+    inverse: InversePlan
+
+
 def rollback_service(request: RollbackRequest) -> RollbackReport:
     """Raise ValidationFailed (refused, nothing written) or RollbackError (rolled back)."""
     started = time.monotonic()
@@ -104,7 +115,7 @@ def rollback_service(request: RollbackRequest) -> RollbackReport:
             with source.transaction(force_rollback=True), target.transaction():
                 prepare_transaction(source)
                 pin_settings(target)
-                results = _roll_back(source, target, loaded, inverse)
+                results = _roll_back(_Sessions(source, target, inverse), loaded)
         except psycopg.Error as error:
             raise RollbackError(
                 f"the rollback of {request.service} failed: {reason(error)}; the standalone "
@@ -115,12 +126,8 @@ def rollback_service(request: RollbackRequest) -> RollbackReport:
     )
 
 
-def _roll_back(
-    source: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
-    loaded: LoadedMapping,
-    inverse: InversePlan,
-) -> list[TableRollback]:
+def _roll_back(sessions: _Sessions, loaded: LoadedMapping) -> list[TableRollback]:
+    source, target, inverse = sessions.source, sessions.target, sessions.inverse
     schema = inverse.schema
     if not fetch_runs(source, schema):
         raise ValidationFailed(
@@ -148,9 +155,9 @@ def _roll_back(
         created = table.legacy not in existing
         if created:
             _create(target, inverse.legacy_schema, table, catalog, move)
-        rows = _copy(source, target, schema, inverse.legacy_schema, table)
+        rows = _copy(sessions, table)
         _advance_sequences(target, inverse.legacy_schema, table, existing.get(table.legacy, {}))
-        results.append(_verify(source, target, inverse.legacy_schema, table, move, rows, created))
+        results.append(_verify(sessions, table, move, rows, created))
     return results
 
 
@@ -255,19 +262,14 @@ def _type(move: TableMove, target: str) -> str:
     return column.target_type if column else "text"
 
 
-def _copy(
-    source: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
-    schema: str,
-    legacy_schema: str,
-    table: InverseTable,
-) -> int:
+def _copy(sessions: _Sessions, table: InverseTable) -> int:
+    source, target = sessions.source, sessions.target
     select = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(
         sql.SQL(", ").join(c.value for c in table.columns),
-        sql.Identifier(schema, table.target),
+        sql.Identifier(sessions.inverse.schema, table.target),
     )
     insert = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(legacy_schema, table.legacy),
+        sql.Identifier(sessions.inverse.legacy_schema, table.legacy),
         sql.SQL(", ").join(sql.Identifier(c.legacy) for c in table.columns),
     )
     rows = 0
@@ -312,20 +314,15 @@ def _advance_sequences(
 
 
 def _verify(
-    source: psycopg.Connection[Any],
-    target: psycopg.Connection[Any],
-    legacy_schema: str,
-    table: InverseTable,
-    move: TableMove,
-    rows: int,
-    created: bool,
+    sessions: _Sessions, table: InverseTable, move: TableMove, rows: int, created: bool
 ) -> TableRollback:
     """The original mapping over the rolled-back rows must give the service's rows."""
+    legacy_schema = sessions.inverse.legacy_schema
     restored = table.restored
     covered = tuple(c for c in move.columns if set(c.mapping.reads) <= restored)
     checked = replace(move, columns=covered, legacy=QualifiedName(legacy_schema, table.legacy))
-    expected = fetch_checksum(source, target_checksum_sql(checked))
-    found: Checksum = fetch_checksum(target, legacy_checksum_sql(checked))
+    expected = fetch_checksum(sessions.source, target_checksum_sql(checked))
+    found: Checksum = fetch_checksum(sessions.target, legacy_checksum_sql(checked))
     if found != expected or rows != expected.rows:
         raise RollbackError(
             f"{legacy_schema}.{table.legacy}: verification failed: the service's "
