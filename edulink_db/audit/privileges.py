@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 from typing import Literal
 
+from edulink_db.audit import names
 from edulink_db.audit.context import EXPOSED_GRANTEES
 from edulink_db.introspect.state import AclEntry
 
@@ -77,3 +78,16 @@ def exposed(acl: Iterable[AclEntry], owner: str) -> dict[str, list[str]]:
 
 def privilege_list(privileges: Iterable[str]) -> str:
     return ", ".join(privileges)
+
+
+def remediation(kind: Difference, privileges: str, on: str, role: str, prefix: str = "") -> str:
+    """The statement that makes one ACL difference what the plan wants: REVOKE an extra
+    privilege, REVOKE the grant option of a grantable one, GRANT a missing one (or let
+    Pulumi restore it). `on` is what follows ON; `prefix` precedes the statement (ALTER
+    DEFAULT PRIVILEGES ... ), so every privilege rule words its fixes alike."""
+    who = names.grantee(role)
+    return {
+        "extra": f"{prefix}REVOKE {privileges} ON {on} FROM {who}",
+        "grantable": f"{prefix}REVOKE GRANT OPTION FOR {privileges} ON {on} FROM {who}",
+        "missing": f"{prefix}GRANT {privileges} ON {on} TO {who}; or run `pulumi up --refresh`",
+    }[kind]

@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
-from edulink_db.audit.names import grantee, ident, schema_object
-from edulink_db.audit.privileges import compare_acl, privilege_list
+from edulink_db.audit.names import schema_grantable
+from edulink_db.audit.privileges import compare_acl, privilege_list, remediation
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 
@@ -44,23 +44,20 @@ class SchemaPrivileges(Rule):
             if live is None:
                 continue  # DR06
             diff = compare_acl(live.acl, planned.get(name, set()), live.owner)
-            target = ident(name)
+            schema = schema_grantable(name)
             for kind, role, privileges in diff.each():
                 listed = privilege_list(privileges)
-                message, fix = {
+                message = {
                     "extra": (
-                        f"{role} holds {listed} on schema {name}, which the plan does not grant",
-                        f"REVOKE {listed} ON SCHEMA {target} FROM {grantee(role)}",
+                        f"{role} holds {listed} on schema {name}, which the plan does not grant"
                     ),
                     "grantable": (
-                        f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
-                        f"REVOKE GRANT OPTION FOR {listed} ON SCHEMA {target} FROM {grantee(role)}",
+                        f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option"
                     ),
                     "missing": (
                         f"{role} lacks {listed} on schema {name}, which the plan grants "
-                        f"({service.name}'s tables are read by it)",
-                        f"GRANT {listed} ON SCHEMA {target} TO {grantee(role)}; "
-                        "or run `pulumi up --refresh`",
+                        f"({service.name}'s tables are read by it)"
                     ),
                 }[kind]
-                yield self.finding(schema_object(name), message, fix)
+                fix = remediation(kind, listed, schema.on, role)
+                yield self.finding(schema.target, message, fix)

@@ -11,11 +11,10 @@ from edulink_db.audit.names import (
     Grantable,
     column_grantable,
     function_grantable,
-    grantee,
     relation_grantable,
     type_grantable,
 )
-from edulink_db.audit.privileges import AclDiff, compare_acl, privilege_list
+from edulink_db.audit.privileges import AclDiff, compare_acl, privilege_list, remediation
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 
@@ -80,22 +79,12 @@ class ObjectPrivileges(Rule):
             yield from self._report(type_grantable(type_), diff)
 
     def _report(self, object_: Grantable, diff: AclDiff) -> Iterator[Outcome]:
-        on = object_.on
         for kind, role, privileges in diff.each():
             listed = privilege_list(privileges)
-            granted = object_.privileges(privileges)
-            message, fix = {
-                "extra": (
-                    f"{role} holds {listed}, which the plan does not grant",
-                    f"REVOKE {granted} ON {on} FROM {grantee(role)}",
-                ),
-                "grantable": (
-                    f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
-                    f"REVOKE GRANT OPTION FOR {granted} ON {on} FROM {grantee(role)}",
-                ),
-                "missing": (
-                    f"{role} lacks {listed}, which the plan grants",
-                    f"GRANT {granted} ON {on} TO {grantee(role)}; or run `pulumi up --refresh`",
-                ),
+            message = {
+                "extra": f"{role} holds {listed}, which the plan does not grant",
+                "grantable": f"{role} holds {listed} WITH GRANT OPTION; the plan grants no option",
+                "missing": f"{role} lacks {listed}, which the plan grants",
             }[kind]
+            fix = remediation(kind, object_.privileges(privileges), object_.on, role)
             yield self.finding(object_.target, message, fix)

@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from edulink_db.audit.context import AuditContext
-from edulink_db.audit.names import default_privileges_object, grantee, ident
-from edulink_db.audit.privileges import compare_acl, privilege_list
+from edulink_db.audit.names import default_privileges_object, ident
+from edulink_db.audit.privileges import compare_acl, privilege_list, remediation
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 
@@ -65,20 +65,10 @@ class DefaultPrivileges(Rule):
             news = f"new {live.object_type}s of {live.owner}"
             for kind, role, privileges in diff.each():
                 listed = privilege_list(privileges)
-                message, fix = {
-                    "extra": (
-                        f"{news} give {role} {listed}, which the plan does not",
-                        f"{prefix} REVOKE {listed} ON {objects} FROM {grantee(role)}",
-                    ),
-                    "grantable": (
-                        f"{news} give {role} {listed} WITH GRANT OPTION",
-                        f"{prefix} REVOKE GRANT OPTION FOR {listed} ON {objects} "
-                        f"FROM {grantee(role)}",
-                    ),
-                    "missing": (
-                        f"{news} do not give {role} {listed}, which the plan does",
-                        f"{prefix} GRANT {listed} ON {objects} TO {grantee(role)}; "
-                        "or run `pulumi up --refresh`",
-                    ),
+                message = {
+                    "extra": f"{news} give {role} {listed}, which the plan does not",
+                    "grantable": f"{news} give {role} {listed} WITH GRANT OPTION",
+                    "missing": f"{news} do not give {role} {listed}, which the plan does",
                 }[kind]
+                fix = remediation(kind, listed, objects, role, prefix=f"{prefix} ")
                 yield self.finding(target, message, fix)

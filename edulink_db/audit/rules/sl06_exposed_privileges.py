@@ -9,12 +9,11 @@ from edulink_db.audit.names import (
     Grantable,
     column_grantable,
     function_grantable,
-    grantee,
     relation_grantable,
     schema_grantable,
     type_grantable,
 )
-from edulink_db.audit.privileges import exposed, privilege_list
+from edulink_db.audit.privileges import exposed, privilege_list, remediation
 from edulink_db.audit.rule import Outcome, Rule
 from edulink_db.finding import Level
 from edulink_db.introspect.state import Acl
@@ -60,8 +59,5 @@ class ExposedPrivileges(Rule):
         for role, privileges in exposed(acl, owner).items():
             listed = privilege_list(privileges)
             who = "every role (PUBLIC)" if role == "PUBLIC" else f"the Data API role {role}"
-            yield self.finding(
-                object_.target,
-                f"{who} holds {listed}",
-                f"REVOKE {object_.privileges(privileges)} ON {object_.on} FROM {grantee(role)}",
-            )
+            fix = remediation("extra", object_.privileges(privileges), object_.on, role)
+            yield self.finding(object_.target, f"{who} holds {listed}", fix)
