@@ -43,19 +43,27 @@ class RlsNotEnforced(Rule):
                 if live is None or not live.is_table:
                     continue  # DR15
                 table = qualified(planned.schema, planned.table)
-                if not live.row_security:
-                    yield self.finding(
-                        relation_object(planned.schema, planned.table),
+                # Each switch the table needs: whether it is on, what its being off allows,
+                # and the clause of ALTER TABLE that turns it on.
+                switches = (
+                    (
+                        live.row_security,
                         "row-level security is disabled: its policies are ignored and every "
                         "grantee sees every row",
-                        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY; "
-                        "or run `pulumi up --refresh`",
-                    )
-                if not live.force_row_security:
-                    yield self.finding(
-                        relation_object(planned.schema, planned.table),
+                        "ENABLE",
+                    ),
+                    (
+                        live.force_row_security,
                         f"row-level security is not forced: its owner {live.owner} bypasses "
                         "the table's policies",
-                        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY; "
-                        "or run `pulumi up --refresh`",
-                    )
+                        "FORCE",
+                    ),
+                )
+                for on, risk, clause in switches:
+                    if not on:
+                        yield self.finding(
+                            relation_object(planned.schema, planned.table),
+                            risk,
+                            f"ALTER TABLE {table} {clause} ROW LEVEL SECURITY; "
+                            "or run `pulumi up --refresh`",
+                        )
