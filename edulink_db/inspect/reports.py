@@ -54,10 +54,10 @@ class Report:
     name: str
     title: str
     columns: tuple[str, ...]
-    rows: RowLister
+    list_rows: RowLister
 
     def build(self, snap: Snapshot, scope: Scope) -> Section:
-        return Section(self.name, self.title, self.columns, tuple(self.rows(snap, scope)))
+        return Section(self.name, self.title, self.columns, tuple(self.list_rows(snap, scope)))
 
 
 def report(title: str, columns: tuple[str, ...]) -> Callable[[RowLister], Report]:
@@ -65,8 +65,8 @@ def report(title: str, columns: tuple[str, ...]) -> Callable[[RowLister], Report
     section's title and columns stand above the code that fills them, and every section is
     put together the same way in `Report.build`."""
 
-    def named(rows: RowLister) -> Report:
-        return Report(rows.__name__, title, columns, rows)
+    def named(list_rows: RowLister) -> Report:
+        return Report(list_rows.__name__, title, columns, list_rows)
 
     return named
 
