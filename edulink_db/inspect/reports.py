@@ -31,6 +31,8 @@ from edulink_db.inspect.snapshot import (
 from edulink_db.introspect.state import LiveForeignKey
 
 Cell = str | int | float | None
+Row = tuple[Cell, ...]
+RowLister = Callable[[Snapshot, Scope], Iterable[Row]]
 _Item = TypeVar("_Item")
 QUERY_WIDTH = 100
 
@@ -40,8 +42,33 @@ class Section:
     name: str
     title: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...] = ()
+    rows: tuple[Row, ...] = ()
     unavailable: str | None = None  # why the section could not be built
+
+
+@dataclass(frozen=True)
+class Report:
+    """How one section is built: its name, title and columns, and the function that lists
+    its rows (a row's cells in the order of `columns`)."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    list_rows: RowLister
+
+    def build(self, snap: Snapshot, scope: Scope) -> Section:
+        return Section(self.name, self.title, self.columns, tuple(self.list_rows(snap, scope)))
+
+
+def report(title: str, columns: tuple[str, ...]) -> Callable[[RowLister], Report]:
+    """The report whose rows the decorated function lists, named after that function. A
+    section's title and columns stand above the code that fills them, and every section is
+    put together the same way in `Report.build`."""
+
+    def named(list_rows: RowLister) -> Report:
+        return Report(list_rows.__name__, title, columns, list_rows)
+
+    return named
 
 
 def show_query(text: str | None) -> str:
@@ -96,7 +123,11 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def table_sizes(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Table sizes and row counts",
+    ("service", "table", "rows", "table_bytes", "index_bytes", "toast_bytes", "total_bytes"),
+)
+def table_sizes(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     rows = [
         (
             s.name,
@@ -110,30 +141,28 @@ def table_sizes(snap: Snapshot, scope: Scope) -> Section:
         for s, t in service_tables(snap, scope)
     ]
     rows.sort(key=lambda r: (r[0], -int(r[6] or 0), str(r[1])))
-    return Section(
-        "table_sizes",
-        "Table sizes and row counts",
-        ("service", "table", "rows", "table_bytes", "index_bytes", "toast_bytes", "total_bytes"),
-        tuple(rows),
-    )
+    return rows
 
 
-def index_sizes(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Index sizes",
+    ("service", "table", "index", "bytes", "scans", "unique"),
+)
+def index_sizes(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     rows = [
         (s.name, i.table, i.name, i.bytes, i.scans, i.unique)
         for s, i in service_indexes(snap, scope)
     ]
     rows.sort(key=lambda r: (r[0], -int(r[3] or 0), str(r[2])))
-    return Section(
-        "index_sizes",
-        "Index sizes",
-        ("service", "table", "index", "bytes", "scans", "unique"),
-        tuple(rows),
-    )
+    return rows
 
 
-def index_usage(snap: Snapshot, scope: Scope) -> Section:
-    rows = [
+@report(
+    "Index use per table (share of scans that used an index)",
+    ("service", "table", "rows", "index_scans", "seq_scans", "index_share"),
+)
+def index_usage(snap: Snapshot, scope: Scope) -> Iterable[Row]:
+    return [
         (
             s.name,
             t.name,
@@ -144,41 +173,32 @@ def index_usage(snap: Snapshot, scope: Scope) -> Section:
         )
         for s, t in service_tables(snap, scope)
     ]
-    return Section(
-        "index_usage",
-        "Index use per table (share of scans that used an index)",
-        ("service", "table", "rows", "index_scans", "seq_scans", "index_share"),
-        tuple(rows),
-    )
 
 
-def unused_indexes(snap: Snapshot, scope: Scope) -> Section:
-    rows = [
+@report(
+    "Indexes never scanned (unique and primary keys excluded)",
+    ("service", "table", "index", "bytes", "definition"),
+)
+def unused_indexes(snap: Snapshot, scope: Scope) -> Iterable[Row]:
+    return [
         (s.name, i.table, i.name, i.bytes, i.definition)
         for s, i in service_indexes(snap, scope)
         if i.scans == 0 and not i.unique
     ]
-    return Section(
-        "unused_indexes",
-        "Indexes never scanned (unique and primary keys excluded)",
-        ("service", "table", "index", "bytes", "definition"),
-        tuple(rows),
-    )
 
 
-def seq_scans(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Sequential scans",
+    ("service", "table", "seq_scans", "rows_read", "rows"),
+)
+def seq_scans(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     rows = [
         (s.name, t.name, t.seq_scans, t.seq_rows_read, t.live_rows)
         for s, t in service_tables(snap, scope)
         if t.seq_scans
     ]
     rows.sort(key=lambda r: (r[0], -int(r[2] or 0)))
-    return Section(
-        "seq_scans",
-        "Sequential scans",
-        ("service", "table", "seq_scans", "rows_read", "rows"),
-        tuple(rows),
-    )
+    return rows
 
 
 def block_totals(snap: Snapshot, scope: Scope) -> dict[str, list[int]]:
@@ -193,19 +213,18 @@ def block_totals(snap: Snapshot, scope: Scope) -> dict[str, list[int]]:
     return totals
 
 
-def cache_hit(snap: Snapshot, scope: Scope) -> Section:
-    rows: list[tuple[Cell, ...]] = []
+@report(
+    "Buffer cache hit ratio",
+    ("service", "of", "hits", "reads", "ratio"),
+)
+def cache_hit(snap: Snapshot, scope: Scope) -> Iterable[Row]:
+    rows: list[Row] = []
     for name, (heap_hit, heap_read, index_hit, index_read) in block_totals(snap, scope).items():
         rows.append((name, "tables", heap_hit, heap_read, ratio(heap_hit, heap_hit + heap_read)))
         rows.append(
             (name, "indexes", index_hit, index_read, ratio(index_hit, index_hit + index_read))
         )
-    return Section(
-        "cache_hit",
-        "Buffer cache hit ratio",
-        ("service", "of", "hits", "reads", "ratio"),
-        tuple(rows),
-    )
+    return rows
 
 
 def estimated_bloat(table: TableStats, block_size: int) -> int | None:
@@ -220,9 +239,13 @@ def estimated_bloat(table: TableStats, block_size: int) -> int | None:
     return max(0, table.pages - expected_pages) * block_size
 
 
-def bloat(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Estimated table bloat (from planner statistics; empty until ANALYZE)",
+    ("service", "table", "table_bytes", "waste_bytes", "waste_share"),
+)
+def bloat(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     facts = need(snap, "facts")
-    rows: list[tuple[Cell, ...]] = []
+    rows: list[Row] = []
     for s, t in service_tables(snap, scope):
         waste = estimated_bloat(t, facts.block_size)
         rows.append(
@@ -234,12 +257,7 @@ def bloat(snap: Snapshot, scope: Scope) -> Section:
                 None if waste is None else ratio(waste, t.table_bytes),
             )
         )
-    return Section(
-        "bloat",
-        "Estimated table bloat (from planner statistics; empty until ANALYZE)",
-        ("service", "table", "table_bytes", "waste_bytes", "waste_share"),
-        tuple(rows),
-    )
+    return rows
 
 
 def autovacuum_due(table: TableStats, threshold: int, scale: float) -> bool:
@@ -247,9 +265,23 @@ def autovacuum_due(table: TableStats, threshold: int, scale: float) -> bool:
     return table.dead_rows > threshold + scale * max(table.rows_estimate, 0)
 
 
-def vacuum_stats(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Vacuum and analyze",
+    (
+        "service",
+        "table",
+        "last_vacuum",
+        "last_autovacuum",
+        "last_analyze",
+        "vacuums",
+        "live_rows",
+        "dead_rows",
+        "autovacuum_due",
+    ),
+)
+def vacuum_stats(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     facts = need(snap, "facts")
-    rows = [
+    return [
         (
             s.name,
             t.name,
@@ -263,22 +295,6 @@ def vacuum_stats(snap: Snapshot, scope: Scope) -> Section:
         )
         for s, t in service_tables(snap, scope)
     ]
-    return Section(
-        "vacuum_stats",
-        "Vacuum and analyze",
-        (
-            "service",
-            "table",
-            "last_vacuum",
-            "last_autovacuum",
-            "last_analyze",
-            "vacuums",
-            "live_rows",
-            "dead_rows",
-            "autovacuum_due",
-        ),
-        tuple(rows),
-    )
 
 
 def login_of(snap: Snapshot, service: ServiceTarget) -> LiveLogin | None:
@@ -286,8 +302,12 @@ def login_of(snap: Snapshot, service: ServiceTarget) -> LiveLogin | None:
     return logins.get(service.login)  # type: ignore[no-any-return]
 
 
-def role_connections(snap: Snapshot, scope: Scope) -> Section:
-    rows: list[tuple[Cell, ...]] = []
+@report(
+    "Connections of each login against its planned limit",
+    ("service", "role", "connections", "planned_limit", "live_limit", "share"),
+)
+def role_connections(snap: Snapshot, scope: Scope) -> Iterable[Row]:
+    rows: list[Row] = []
     for service in scope.services:
         live = login_of(snap, service)
         used = live.connections if live else 0
@@ -302,16 +322,22 @@ def role_connections(snap: Snapshot, scope: Scope) -> Section:
                 ratio(used, planned) if planned > 0 else None,
             )
         )
-    return Section(
-        "role_connections",
-        "Connections of each login against its planned limit",
-        ("service", "role", "connections", "planned_limit", "live_limit", "share"),
-        tuple(rows),
-    )
+    return rows
 
 
-def role_configs(snap: Snapshot, scope: Scope) -> Section:
-    rows: list[tuple[Cell, ...]] = []
+@report(
+    "Timeouts of each login: planned and live (ms)",
+    (
+        "service",
+        "role",
+        "statement_timeout_planned",
+        "statement_timeout_live",
+        "idle_timeout_planned",
+        "idle_timeout_live",
+    ),
+)
+def role_configs(snap: Snapshot, scope: Scope) -> Iterable[Row]:
+    rows: list[Row] = []
     for service in scope.services:
         live = login_of(snap, service)
         rows.append(
@@ -324,22 +350,14 @@ def role_configs(snap: Snapshot, scope: Scope) -> Section:
                 live.idle_in_transaction_timeout_ms if live else None,
             )
         )
-    return Section(
-        "role_configs",
-        "Timeouts of each login: planned and live (ms)",
-        (
-            "service",
-            "role",
-            "statement_timeout_planned",
-            "statement_timeout_live",
-            "idle_timeout_planned",
-            "idle_timeout_live",
-        ),
-        tuple(rows),
-    )
+    return rows
 
 
-def long_running_queries(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Sessions in a query or a transaction, longest transaction first",
+    ("service", "pid", "role", "state", "state_seconds", "transaction_seconds", "query"),
+)
+def long_running_queries(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     rows = [
         (
             s.name,
@@ -354,18 +372,27 @@ def long_running_queries(snap: Snapshot, scope: Scope) -> Section:
         if x.state not in (None, "idle")
     ]
     rows.sort(key=lambda r: -float(r[5] or 0))
-    return Section(
-        "long_running_queries",
-        "Sessions in a query or a transaction, longest transaction first",
-        ("service", "pid", "role", "state", "state_seconds", "transaction_seconds", "query"),
-        tuple(rows),
-    )
+    return rows
 
 
-def blocking(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Sessions waiting for another session's lock",
+    (
+        "service",
+        "blocked_pid",
+        "blocked_role",
+        "waiting_seconds",
+        "blocked_query",
+        "blocking_pid",
+        "blocking_role",
+        "blocking_state",
+        "blocking_query",
+    ),
+)
+def blocking(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     sessions: tuple[Session, ...] = need(snap, "sessions")
     by_pid = {x.pid: x for x in sessions}
-    rows: list[tuple[Cell, ...]] = []
+    rows: list[Row] = []
     for s, blocked in service_sessions(snap, scope):
         for pid in blocked.blocked_by:
             blocker = by_pid.get(pid)
@@ -382,27 +409,16 @@ def blocking(snap: Snapshot, scope: Scope) -> Section:
                     show_query(blocker.query) if blocker else None,
                 )
             )
-    return Section(
-        "blocking",
-        "Sessions waiting for another session's lock",
-        (
-            "service",
-            "blocked_pid",
-            "blocked_role",
-            "waiting_seconds",
-            "blocked_query",
-            "blocking_pid",
-            "blocking_role",
-            "blocking_state",
-            "blocking_query",
-        ),
-        tuple(rows),
-    )
+    return rows
 
 
-def locks(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Locks held or awaited (granted ACCESS SHARE left out)",
+    ("service", "pid", "role", "type", "relation", "mode", "granted", "waiting_seconds"),
+)
+def locks(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     found: tuple[Lock, ...] = need(snap, "locks")
-    rows: list[tuple[Cell, ...]] = []
+    rows: list[Row] = []
     for lock in found:
         service = scope.by_schema.get(lock.schema or "") or scope.by_login.get(lock.role)
         if service is None:
@@ -420,12 +436,7 @@ def locks(snap: Snapshot, scope: Scope) -> Section:
                 lock.waiting_s,
             )
         )
-    return Section(
-        "locks",
-        "Locks held or awaited (granted ACCESS SHARE left out)",
-        ("service", "pid", "role", "type", "relation", "mode", "granted", "waiting_seconds"),
-        tuple(rows),
-    )
+    return rows
 
 
 def _statement_rows(
@@ -444,8 +455,12 @@ def _statement_rows(
     return chosen
 
 
-def outliers(snap: Snapshot, scope: Scope) -> Section:
-    rows = [
+@report(
+    "Statements by total execution time (pg_stat_statements)",
+    ("service", "role", "total_ms", "share", "calls", "mean_ms", "max_ms", "query"),
+)
+def outliers(snap: Snapshot, scope: Scope) -> Iterable[Row]:
+    return [
         (
             s.name,
             x.role,
@@ -458,25 +473,17 @@ def outliers(snap: Snapshot, scope: Scope) -> Section:
         )
         for s, x, share in _statement_rows(snap, scope, lambda x: x.total_ms, 10)
     ]
-    return Section(
-        "outliers",
-        "Statements by total execution time (pg_stat_statements)",
-        ("service", "role", "total_ms", "share", "calls", "mean_ms", "max_ms", "query"),
-        tuple(rows),
-    )
 
 
-def calls(snap: Snapshot, scope: Scope) -> Section:
-    rows = [
+@report(
+    "Statements by number of calls (pg_stat_statements)",
+    ("service", "role", "calls", "share", "total_ms", "query"),
+)
+def calls(snap: Snapshot, scope: Scope) -> Iterable[Row]:
+    return [
         (s.name, x.role, x.calls, round(share, 4), round(x.total_ms, 3), show_query(x.query))
         for s, x, share in _statement_rows(snap, scope, lambda x: float(x.calls), 10)
     ]
-    return Section(
-        "calls",
-        "Statements by number of calls (pg_stat_statements)",
-        ("service", "role", "calls", "share", "total_ms", "query"),
-        tuple(rows),
-    )
 
 
 def timeout_of(snap: Snapshot, service: ServiceTarget) -> int | None:
@@ -485,8 +492,12 @@ def timeout_of(snap: Snapshot, service: ServiceTarget) -> int | None:
     return (live.statement_timeout_ms if live else None) or service.statement_timeout_ms
 
 
-def statement_timeouts(snap: Snapshot, scope: Scope) -> Section:
-    rows: list[tuple[Cell, ...]] = []
+@report(
+    "Worst time of each top statement against the role's statement_timeout",
+    ("service", "role", "timeout_ms", "max_ms", "share", "query"),
+)
+def statement_timeouts(snap: Snapshot, scope: Scope) -> Iterable[Row]:
+    rows: list[Row] = []
     for s, x in service_statements(snap, scope):
         timeout = timeout_of(snap, s)
         if timeout:
@@ -501,17 +512,16 @@ def statement_timeouts(snap: Snapshot, scope: Scope) -> Section:
                 )
             )
     rows.sort(key=lambda r: (str(r[0]), -float(r[4] or 0)))
-    return Section(
-        "statement_timeouts",
-        "Worst time of each top statement against the role's statement_timeout",
-        ("service", "role", "timeout_ms", "max_ms", "share", "query"),
-        tuple(rows),
-    )
+    return rows
 
 
-def rls_plans(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Policy sub-selects in the plans of the top statements",
+    ("service", "query_id", "table", "policies", "plan", "query"),
+)
+def rls_plans(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     checks: tuple[PlanCheck, ...] = need(snap, "plans")
-    rows: list[tuple[Cell, ...]] = []
+    rows: list[Row] = []
     for check in checks:
         if check.service not in {s.name for s in scope.services}:
             continue
@@ -539,17 +549,16 @@ def rls_plans(snap: Snapshot, scope: Scope) -> Section:
                     show_query(check.query),
                 )
             )
-    return Section(
-        "rls_plans",
-        "Policy sub-selects in the plans of the top statements",
-        ("service", "query_id", "table", "policies", "plan", "query"),
-        tuple(rows),
-    )
+    return rows
 
 
-def unindexed_foreign_keys(snap: Snapshot, scope: Scope) -> Section:
+@report(
+    "Foreign keys without an index leading with their columns",
+    ("service", "table", "constraint", "columns", "references"),
+)
+def unindexed_foreign_keys(snap: Snapshot, scope: Scope) -> Iterable[Row]:
     keys: tuple[LiveForeignKey, ...] = need(snap, "foreign_keys")
-    rows = [
+    return [
         (
             scope.by_schema[k.schema].name,
             f"{k.schema}.{k.table}",
@@ -560,15 +569,9 @@ def unindexed_foreign_keys(snap: Snapshot, scope: Scope) -> Section:
         for k in keys
         if not k.indexed and k.schema in scope.by_schema
     ]
-    return Section(
-        "unindexed_foreign_keys",
-        "Foreign keys without an index leading with their columns",
-        ("service", "table", "constraint", "columns", "references"),
-        tuple(rows),
-    )
 
 
-REPORTS: tuple[Callable[[Snapshot, Scope], Section], ...] = (
+REPORTS: tuple[Report, ...] = (
     table_sizes,
     index_sizes,
     index_usage,
@@ -591,13 +594,13 @@ REPORTS: tuple[Callable[[Snapshot, Scope], Section], ...] = (
 
 
 def build_sections(
-    snap: Snapshot, scope: Scope, reports: Sequence[Callable[[Snapshot, Scope], Section]] = REPORTS
+    snap: Snapshot, scope: Scope, reports: Sequence[Report] = REPORTS
 ) -> list[Section]:
     """Every section; one whose data could not be read says why instead of showing nothing."""
     sections: list[Section] = []
     for report in reports:
         try:
-            sections.append(report(snap, scope))
+            sections.append(report.build(snap, scope))
         except Unavailable as missing:
-            sections.append(Section(report.__name__, report.__name__, (), (), missing.reason))
+            sections.append(Section(report.name, report.name, (), (), missing.reason))
     return sections
