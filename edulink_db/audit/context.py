@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from edulink_db.audit.names import database_object
 from edulink_db.introspect.state import (
@@ -40,6 +40,23 @@ class DatasetUnavailable(Exception):
         super().__init__(reason)
         self.dataset = dataset
         self.reason = reason
+
+
+class LiveDataset(Generic[T]):
+    """One dataset of the live state as a rule reads it: the `DatabaseState` field of the
+    same name, or DatasetUnavailable with the reason the audit could not read it. Every
+    dataset is read the same way, so each is declared once with its type and this is the
+    one place that says what an unread dataset does."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, ctx: AuditContext, owner: type | None = None) -> T:
+        value: T | None = getattr(ctx.state, self.name)
+        if value is None:
+            reason = ctx.state.unavailable.get(self.name, f"{self.name} were not read")
+            raise DatasetUnavailable(self.name, reason)
+        return value
 
 
 @dataclass(frozen=True)
@@ -81,51 +98,16 @@ class AuditContext:
 
     # -- the live database ---------------------------------------------------------------
 
-    def _need(self, dataset: str, value: T | None) -> T:
-        if value is None:
-            reason = self.state.unavailable.get(dataset, f"{dataset} were not read")
-            raise DatasetUnavailable(dataset, reason)
-        return value
-
-    @property
-    def roles(self) -> Mapping[str, LiveRole]:
-        return self._need("roles", self.state.roles)
-
-    @property
-    def memberships(self) -> tuple[LiveMembership, ...]:
-        return self._need("memberships", self.state.memberships)
-
-    @property
-    def schemas(self) -> Mapping[str, LiveSchema]:
-        return self._need("schemas", self.state.schemas)
-
-    @property
-    def relations(self) -> Mapping[tuple[str, str], LiveRelation]:
-        return self._need("relations", self.state.relations)
-
-    @property
-    def policies(self) -> tuple[LivePolicy, ...]:
-        return self._need("policies", self.state.policies)
-
-    @property
-    def default_acls(self) -> tuple[LiveDefaultAcl, ...]:
-        return self._need("default_acls", self.state.default_acls)
-
-    @property
-    def functions(self) -> tuple[LiveFunction, ...]:
-        return self._need("functions", self.state.functions)
-
-    @property
-    def types(self) -> tuple[LiveType, ...]:
-        return self._need("types", self.state.types)
-
-    @property
-    def foreign_keys(self) -> tuple[LiveForeignKey, ...]:
-        return self._need("foreign_keys", self.state.foreign_keys)
-
-    @property
-    def history(self) -> LiveHistory:
-        return self._need("history", self.state.history)
+    roles = LiveDataset[Mapping[str, LiveRole]]()
+    memberships = LiveDataset[tuple[LiveMembership, ...]]()
+    schemas = LiveDataset[Mapping[str, LiveSchema]]()
+    relations = LiveDataset[Mapping[tuple[str, str], LiveRelation]]()
+    policies = LiveDataset[tuple[LivePolicy, ...]]()
+    default_acls = LiveDataset[tuple[LiveDefaultAcl, ...]]()
+    functions = LiveDataset[tuple[LiveFunction, ...]]()
+    types = LiveDataset[tuple[LiveType, ...]]()
+    foreign_keys = LiveDataset[tuple[LiveForeignKey, ...]]()
+    history = LiveDataset[LiveHistory]()
 
     def tables(self) -> list[LiveRelation]:
         """Tables (plain and partitioned) of the services' schemas."""
