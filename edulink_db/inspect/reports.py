@@ -598,9 +598,9 @@ def build_sections(
 ) -> list[Section]:
     """Every section; one whose data could not be read says why instead of showing nothing."""
     sections: list[Section] = []
-    for report in reports:
+    for each in reports:
         try:
-            sections.append(report.build(snap, scope))
+            sections.append(each.build(snap, scope))
         except Unavailable as missing:
-            sections.append(Section(report.name, report.name, (), (), missing.reason))
+            sections.append(Section(each.name, each.name, (), (), missing.reason))
     return sections
